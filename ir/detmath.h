@@ -1,0 +1,26 @@
+/*
+ * ir/detmath.h: elementary functions that give the same bits on every
+ * machine.
+ *
+ * libm's exp and log are accurate but not correctly rounded, and differ
+ * between C libraries and versions; a one-ULP difference in a decay factor
+ * can flip the rounding of a fixed-point coefficient and so change
+ * spikes.  Everything snnc derives from real numbers at compile time
+ * (decays, Poisson thresholds, normal deviates) goes through these, which
+ * use only IEEE-754 double +, -, *, / and sqrt (each correctly rounded),
+ * compiled without floating-point contraction.  Accuracy: a few ULP.
+ */
+#ifndef SNN_IR_DETMATH_H
+#define SNN_IR_DETMATH_H
+
+#include <stdint.h>
+
+double snn_det_exp(double x);
+double snn_det_expm1(double x);
+double snn_det_log(double x);  /* x > 0 */
+double snn_det_cos2pi(double u); /* cos(2 pi u) */
+
+/* A uniform double in [0, 1) from two 32-bit draws (53 bits). */
+double snn_u01(uint32_t hi, uint32_t lo);
+
+#endif

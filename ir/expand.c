@@ -1,0 +1,726 @@
+/*
+ * ir/expand.c: connector rules to synapses, and per-neuron values.
+ *
+ * Takes a network and a projection (and a rectangle of it, a "slice");
+ * gives the synapses of that slice, sorted by (pre, post), appended to a
+ * caller-owned struct snn_synapses.  Also gives per-neuron parameter and
+ * initial values, the fan-in bound used for sizing, and the ms-to-steps
+ * rounding of delays.
+ *
+ * Invariants (docs/connectivity.md is the full contract):
+ *  - Every random choice is one Philox4x32-10 call keyed by net->seed
+ *    whose counter names what it is for; no state is carried from one
+ *    draw to the next except inside one row (fixed_number_post) or one
+ *    column (fixed_number_pre), whose scan always starts at neuron 0.
+ *    So a slice is exactly the full expansion restricted to it, whatever
+ *    the other slices asked for, and firmware can regenerate one row.
+ *  - Only IEEE double +, -, *, /, sqrt and ir/detmath.c touch the real
+ *    numbers, so weights and delays are the same bits on every machine.
+ *  - On error nothing is appended: out->n is restored and the arrays stay
+ *    valid (possibly with more capacity).
+ */
+#include "ir/expand.h"
+
+#include "abi/philox.h"
+#include "ir/detmath.h"
+#include "support/arena.h"
+#include "support/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Counter word c1 for draws of from_list entries: no neuron has this
+ * index (indices are below 2^32 - 1), so they never meet a pair's draws. */
+#define FROM_LIST_C1 0xFFFFFFFFu
+/* Redraws of a bounded normal.  With bounds that hold even 1% of the mass
+ * the chance of running out is 0.99^1024 < 4e-5; after that the last draw
+ * is clamped, so expansion always ends. */
+#define MAX_ATTEMPTS 1024u
+/* Groups of four posts drawn in one batch by fixed_probability: enough
+ * independent draws for vector code, few enough to stay on the stack. */
+#define FP_BLOCK 32u
+
+void snn_synapses_free(struct snn_synapses *s)
+{
+    if (!s)
+        return;
+    snn_free(s->pre);
+    snn_free(s->post);
+    snn_free(s->weight);
+    snn_free(s->delay_steps);
+    memset(s, 0, sizeof *s);
+}
+
+uint32_t snn_delay_steps(double ms, double dt_ms)
+{
+    double x = ms / dt_ms + 0.5;
+    if (!(x >= 1.0)) /* also NaN */
+        return 1;
+    if (x >= (double)SNN_MAX_DELAY_STEPS)
+        return SNN_MAX_DELAY_STEPS;
+    return (uint32_t)x; /* truncation is floor for x >= 1 */
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/* One draw of a UNIFORM or NORMAL value with counter
+ * (c0, c1, c2, stream | attempt << 8). */
+static double draw(const struct snn_value *v, uint32_t c0, uint32_t c1, uint32_t c2,
+                   uint32_t stream, uint64_t key)
+{
+    if (v->kind == SNN_VAL_UNIFORM) {
+        struct snn_philox_out o = snn_philox4x32(c0, c1, c2, stream, key);
+        return v->a + (v->b - v->a) * snn_u01(o.v[0], o.v[1]);
+    }
+    SNN_ASSERT(v->kind == SNN_VAL_NORMAL);
+    double w = v->a;
+    for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        struct snn_philox_out o = snn_philox4x32(c0, c1, c2, stream | attempt << 8, key);
+        double u1 = snn_u01(o.v[0], o.v[1]);
+        double u2 = snn_u01(o.v[2], o.v[3]);
+        double z = sqrt(-2.0 * snn_det_log(1.0 - u1)) * snn_det_cos2pi(u2);
+        w = v->a + v->b * z;
+        if (!v->bounded || (w >= v->lo && w <= v->hi))
+            return w;
+        if (v->bound_mode == SNN_BOUND_CLIP)
+            break;
+    }
+    return w < v->lo ? v->lo : w > v->hi ? v->hi : w;
+}
+
+/* Value number k of v (LIST), or its draw at counter (c0, c1, c2). */
+static double value_at(const struct snn_value *v, uint64_t k, uint32_t c0, uint32_t c1,
+                       uint32_t c2, uint32_t stream, uint64_t key)
+{
+    switch (v->kind) {
+    case SNN_VAL_CONST: return v->c;
+    case SNN_VAL_LIST: SNN_ASSERT(k < v->n); return v->list[k];
+    default: return draw(v, c0, c1, c2, stream, key);
+    }
+}
+
+double snn_value_neuron(const struct snn_net *net, uint32_t pop, unsigned slot, bool is_init,
+                        uint32_t neuron)
+{
+    SNN_ASSERT(pop < net->n_pops);
+    const struct snn_pop *p = &net->pops[pop];
+    const struct snn_value *v = is_init ? &p->init[slot] : &p->params[slot];
+    return value_at(v, neuron, neuron, slot, pop, is_init ? SNN_RNG_INIT : SNN_RNG_PARAM,
+                    net->seed);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Makes room for `need` synapses in s.  A failure leaves s as it was
+ * (an array already grown is merely larger than s->cap). */
+static int reserve(struct snn_synapses *s, uint64_t need)
+{
+    if (need <= s->cap)
+        return 0;
+    if (need > SIZE_MAX / sizeof(double) / 2)
+        return SNN_ENOMEM;
+    uint64_t cap = s->cap > 32 ? s->cap : 32;
+    while (cap < need)
+        cap *= 2;
+    void *p;
+    if (!(p = snn_realloc(s->pre, cap * sizeof *s->pre)))
+        return SNN_ENOMEM;
+    s->pre = p;
+    if (!(p = snn_realloc(s->post, cap * sizeof *s->post)))
+        return SNN_ENOMEM;
+    s->post = p;
+    if (!(p = snn_realloc(s->weight, cap * sizeof *s->weight)))
+        return SNN_ENOMEM;
+    s->weight = p;
+    if (!(p = snn_realloc(s->delay_steps, cap * sizeof *s->delay_steps)))
+        return SNN_ENOMEM;
+    s->delay_steps = p;
+    s->cap = cap;
+    return 0;
+}
+
+/* One expansion call: the projection, its slice (clamped) and shortcuts. */
+struct ex {
+    const struct snn_proj *pj;
+    const struct snn_connector *cn;
+    uint32_t proj;
+    uint64_t key;
+    double dt_ms;
+    uint32_t n_pre, n_post;
+    bool no_self;              /* pre == post population and i -> i excluded */
+    uint32_t pl, ph, ql, qh;   /* pre [pl, ph) x post [ql, qh) */
+    bool w_const, d_const;
+    double w_c;
+    uint32_t d_c;
+    bool need_k;               /* a LIST weight or delay: track natural order */
+};
+
+/* Delay in steps of synapse (i, j), number k in the natural order. */
+static inline uint32_t delay_of(const struct ex *x, uint32_t i, uint32_t j, uint64_t k)
+{
+    if (x->d_const)
+        return x->d_c;
+    return snn_delay_steps(value_at(&x->pj->delay, k, j, i, x->proj, SNN_RNG_DELAY, x->key),
+                           x->dt_ms);
+}
+
+/* Appends synapse (i, j), number k in the connector's natural order, with
+ * the projection's weight and delay.  Room was reserved. */
+static inline void push(const struct ex *x, struct snn_synapses *s, uint32_t i, uint32_t j,
+                        uint64_t k)
+{
+    uint64_t n = s->n++;
+    s->pre[n] = i;
+    s->post[n] = j;
+    s->weight[n] = x->w_const ? x->w_c
+                              : value_at(&x->pj->weight, k, j, i, x->proj, SNN_RNG_WEIGHT, x->key);
+    s->delay_steps[n] = delay_of(x, i, j, k);
+}
+
+/* ---- connectors ---------------------------------------------------------- */
+
+/* u < t connects; t = round(p 2^32) in [0, 2^32]. */
+static uint64_t threshold(double p)
+{
+    if (!(p > 0.0))
+        return 0;
+    if (p >= 1.0)
+        return (uint64_t)1 << 32;
+    return (uint64_t)(p * 4294967296.0 + 0.5);
+}
+
+/* Synapses of fixed_probability row i with post in [j0, j1). */
+static uint64_t fp_count(const struct ex *x, uint64_t t, uint32_t i, uint32_t j0, uint32_t j1)
+{
+    uint64_t c = 0;
+    for (uint32_t j = j0; j < j1; j++) {
+        struct snn_philox_out o = snn_philox4x32(j >> 2, i, x->proj, SNN_RNG_CONNECT, x->key);
+        c += (uint64_t)o.v[j & 3] < t && !(x->no_self && i == j);
+    }
+    return c;
+}
+
+/* Decision bit masks (bit l: post 4g + l connects) of groups g = b ..
+ * b + nb - 1 of row i.  Each mask is the 4-post form of the rule
+ * u = philox(g, i, proj, CONNECT).v[l], connected iff u < t. */
+static void fp_masks(unsigned char *mask, uint32_t b, uint32_t nb, uint32_t i, uint32_t proj,
+                     uint64_t key, uint64_t t)
+{
+    for (uint32_t q = 0; q < nb; q++) {
+        struct snn_philox_out o = snn_philox4x32(b + q, i, proj, SNN_RNG_CONNECT, key);
+        mask[q] = (unsigned char)((unsigned)((uint64_t)o.v[0] < t) |
+                                  (unsigned)((uint64_t)o.v[1] < t) << 1 |
+                                  (unsigned)((uint64_t)o.v[2] < t) << 2 |
+                                  (unsigned)((uint64_t)o.v[3] < t) << 3);
+    }
+}
+
+/* The same for exactly FP_BLOCK groups, with Philox4x32-10 written out
+ * lane by lane (rounds outside, groups inside) so that compilers turn it
+ * into vector code: about twice the speed of FP_BLOCK calls of
+ * snn_philox4x32, same bits (the tests compare the two). */
+static void fp_masks_block(unsigned char *mask, uint32_t b, uint32_t i, uint32_t proj,
+                           uint64_t key, uint64_t t)
+{
+    uint32_t c0[FP_BLOCK], c1[FP_BLOCK], c2[FP_BLOCK], c3[FP_BLOCK];
+    for (uint32_t q = 0; q < FP_BLOCK; q++) {
+        c0[q] = b + q;
+        c1[q] = i;
+        c2[q] = proj;
+        c3[q] = SNN_RNG_CONNECT;
+    }
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (int r = 0; r < 10; r++) {
+        for (uint32_t q = 0; q < FP_BLOCK; q++) {
+            uint64_t p0 = (uint64_t)0xD2511F53u * c0[q];
+            uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[q];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[q] ^ k0;
+            uint32_t n1 = (uint32_t)p1;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[q] ^ k1;
+            uint32_t n3 = (uint32_t)p0;
+            c0[q] = n0;
+            c1[q] = n1;
+            c2[q] = n2;
+            c3[q] = n3;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    for (uint32_t q = 0; q < FP_BLOCK; q++)
+        mask[q] = (unsigned char)((unsigned)(c0[q] < t) | (unsigned)(c1[q] < t) << 1 |
+                                  (unsigned)(c2[q] < t) << 2 | (unsigned)(c3[q] < t) << 3);
+}
+
+static int expand_fixed_probability(const struct ex *x, struct snn_synapses *s)
+{
+    uint64_t t = threshold(x->cn->p);
+    if (t == 0)
+        return 0;
+    uint64_t before = 0; /* synapses in rows before i (LIST only) */
+    if (x->need_k)
+        for (uint32_t i = 0; i < x->pl; i++)
+            before += fp_count(x, t, i, 0, x->n_post);
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        if (reserve(s, s->n + (x->qh - x->ql)))
+            return SNN_ENOMEM;
+        uint64_t k = x->need_k ? before + fp_count(x, t, i, 0, x->ql) : 0;
+        /* One draw decides four consecutive posts: group g is posts
+         * 4g .. 4g+3.  A block of groups is drawn first into bit masks,
+         * in a loop without branches so that the draws overlap in the
+         * pipeline, then the (rare, for small p) synapses are appended. */
+        uint32_t g0 = x->ql >> 2, g1 = (x->qh - 1) >> 2;
+        uint32_t proj = x->proj;
+        uint64_t key = x->key;
+        for (uint32_t b = g0; b <= g1; b += FP_BLOCK) {
+            uint32_t nb = g1 - b + 1 < FP_BLOCK ? g1 - b + 1 : FP_BLOCK;
+            unsigned char mask[FP_BLOCK];
+            if (nb == FP_BLOCK)
+                fp_masks_block(mask, b, i, proj, key, t);
+            else
+                fp_masks(mask, b, nb, i, proj, key, t);
+            if (b == g0)
+                mask[0] &= (unsigned char)(0xFu << (x->ql & 3));
+            if (b + nb - 1 == g1)
+                mask[nb - 1] &= (unsigned char)(0xFu >> (3 - ((x->qh - 1) & 3)));
+            if (x->no_self && i >> 2 >= b && i >> 2 < b + nb)
+                mask[(i >> 2) - b] &= (unsigned char)~(1u << (i & 3));
+            for (uint32_t q = 0; q < nb; q++) {
+                unsigned m = mask[q];
+                for (uint32_t j = (b + q) << 2; m; j++, m >>= 1)
+                    if (m & 1)
+                        push(x, s, i, j, k++);
+            }
+            if (g1 - b < FP_BLOCK) /* last block; also keeps b from wrapping */
+                break;
+        }
+        if (x->need_k)
+            before += fp_count(x, t, i, 0, x->n_post);
+    }
+    return 0;
+}
+
+static int expand_all_to_all(const struct ex *x, struct snn_synapses *s)
+{
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        if (reserve(s, s->n + (x->qh - x->ql)))
+            return SNN_ENOMEM;
+        for (uint32_t j = x->ql; j < x->qh; j++) {
+            if (x->no_self && i == j)
+                continue;
+            /* Natural order: row-major, skipped self pairs not counted. */
+            uint64_t k = (uint64_t)i * x->n_post + j;
+            if (x->no_self)
+                k -= i + (j > i);
+            push(x, s, i, j, k);
+        }
+    }
+    return 0;
+}
+
+static int expand_one_to_one(const struct ex *x, struct snn_synapses *s)
+{
+    uint32_t lo = x->pl > x->ql ? x->pl : x->ql;
+    uint32_t hi = x->ph < x->qh ? x->ph : x->qh;
+    if (lo >= hi)
+        return 0;
+    if (reserve(s, s->n + (hi - lo)))
+        return SNN_ENOMEM;
+    for (uint32_t i = lo; i < hi; i++)
+        push(x, s, i, i, i);
+    return 0;
+}
+
+/* Selection sampling: candidate number kc of m, r still to choose. */
+static inline bool select_next(uint32_t u, uint64_t m, uint64_t kc, uint64_t r)
+{
+    return (uint64_t)u * (m - kc) < r << 32;
+}
+
+static int expand_fixed_number_post(const struct ex *x, struct snn_synapses *s)
+{
+    uint32_t n = x->cn->n;
+    uint64_t m = (uint64_t)x->n_post - x->no_self;
+    uint64_t room = n < x->qh - x->ql ? n : x->qh - x->ql;
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        if (reserve(s, s->n + room))
+            return SNN_ENOMEM;
+        uint64_t r = n, kc = 0, rank = 0;
+        uint64_t g = UINT64_MAX;
+        struct snn_philox_out o = {{0}};
+        /* The scan starts at post 0 whatever the slice: the choice at a
+         * candidate depends on how many were chosen before it. */
+        for (uint32_t j = 0; j < x->qh && r > 0; j++) {
+            if (x->no_self && i == j)
+                continue;
+            if (j >> 2 != g) {
+                g = j >> 2;
+                o = snn_philox4x32((uint32_t)g, i, x->proj, SNN_RNG_CONNECT, x->key);
+            }
+            if (select_next(o.v[j & 3], m, kc, r)) {
+                r--;
+                if (j >= x->ql)
+                    push(x, s, i, j, (uint64_t)i * n + rank);
+                rank++;
+            }
+            kc++;
+        }
+    }
+    return 0;
+}
+
+/* Appends src to dst ordered by (pre, post): src holds whole columns in
+ * ascending post, each in ascending pre, so a stable counting sort by pre
+ * gives the order. */
+static int merge_columns(const struct ex *x, const struct snn_synapses *src,
+                         struct snn_synapses *dst)
+{
+    size_t rows = (size_t)(x->ph - x->pl);
+    uint64_t *start = snn_calloc(rows + 1, sizeof *start);
+    if (!start || reserve(dst, dst->n + src->n)) {
+        snn_free(start);
+        return SNN_ENOMEM;
+    }
+    for (uint64_t e = 0; e < src->n; e++)
+        start[src->pre[e] - x->pl + 1]++;
+    for (size_t r = 0; r < rows; r++)
+        start[r + 1] += start[r];
+    for (uint64_t e = 0; e < src->n; e++) {
+        uint64_t to = dst->n + start[src->pre[e] - x->pl]++;
+        dst->pre[to] = src->pre[e];
+        dst->post[to] = src->post[e];
+        dst->weight[to] = src->weight[e];
+        dst->delay_steps[to] = src->delay_steps[e];
+    }
+    dst->n += src->n;
+    snn_free(start);
+    return 0;
+}
+
+static int expand_fixed_number_pre(const struct ex *x, struct snn_synapses *s)
+{
+    uint32_t n = x->cn->n;
+    uint64_t m = (uint64_t)x->n_pre - x->no_self;
+    uint64_t room = n < x->ph - x->pl ? n : x->ph - x->pl;
+    struct snn_synapses cols = {0};
+    int rc = 0;
+    for (uint32_t j = x->ql; j < x->qh && rc == 0; j++) {
+        if ((rc = reserve(&cols, cols.n + room)))
+            break;
+        uint64_t r = n, kc = 0, rank = 0;
+        uint64_t g = UINT64_MAX;
+        struct snn_philox_out o = {{0}};
+        for (uint32_t i = 0; i < x->ph && r > 0; i++) {
+            if (x->no_self && i == j)
+                continue;
+            if (i >> 2 != g) {
+                g = i >> 2;
+                o = snn_philox4x32((uint32_t)g, j, x->proj, SNN_RNG_CONNECT, x->key);
+            }
+            if (select_next(o.v[i & 3], m, kc, r)) {
+                r--;
+                /* Natural order: by post, then pre. */
+                if (i >= x->pl)
+                    push(x, &cols, i, j, (uint64_t)j * n + rank);
+                rank++;
+            }
+            kc++;
+        }
+    }
+    if (rc == 0 && cols.n)
+        rc = merge_columns(x, &cols, s);
+    snn_synapses_free(&cols);
+    return rc;
+}
+
+static int expand_matrix(const struct ex *x, struct snn_synapses *s)
+{
+    const double *mat = x->cn->matrix;
+    uint64_t k = 0; /* nonzero entries before the current one (LIST delays) */
+    if (x->need_k)
+        for (uint64_t e = 0; e < (uint64_t)x->pl * x->n_post; e++)
+            k += mat[e] != 0.0;
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        if (reserve(s, s->n + (x->qh - x->ql)))
+            return SNN_ENOMEM;
+        const double *row = mat + (size_t)i * x->n_post;
+        if (x->need_k)
+            for (uint32_t j = 0; j < x->ql; j++)
+                k += row[j] != 0.0;
+        for (uint32_t j = x->ql; j < x->qh; j++) {
+            if (row[j] == 0.0)
+                continue;
+            uint64_t n = s->n++;
+            s->pre[n] = i;
+            s->post[n] = j;
+            s->weight[n] = row[j]; /* the matrix gives the weight */
+            s->delay_steps[n] = delay_of(x, i, j, k++);
+        }
+        if (x->need_k)
+            for (uint32_t j = x->qh; j < x->n_post; j++)
+                k += row[j] != 0.0;
+    }
+    return 0;
+}
+
+/* Stable merge sort of entry indices by (pre, post). */
+static bool entry_less(const struct snn_connector *cn, uint32_t a, uint32_t b)
+{
+    if (cn->list_pre[a] != cn->list_pre[b])
+        return cn->list_pre[a] < cn->list_pre[b];
+    return cn->list_post[a] < cn->list_post[b];
+}
+
+static void sort_entries(const struct snn_connector *cn, uint32_t *a, uint32_t *tmp, size_t n)
+{
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n;
+            size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t p = lo, q = mid, o = lo;
+            while (p < mid && q < hi)
+                tmp[o++] = entry_less(cn, a[q], a[p]) ? a[q++] : a[p++];
+            while (p < mid)
+                tmp[o++] = a[p++];
+            while (q < hi)
+                tmp[o++] = a[q++];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+static int expand_from_list(const struct ex *x, struct snn_synapses *s)
+{
+    const struct snn_connector *cn = x->cn;
+    size_t m = 0;
+    bool sorted = true;
+    for (uint32_t e = 0; e < cn->n; e++)
+        if (cn->list_pre[e] >= x->pl && cn->list_pre[e] < x->ph && cn->list_post[e] >= x->ql &&
+            cn->list_post[e] < x->qh)
+            m++;
+    if (m == 0)
+        return 0;
+    uint32_t *idx = snn_malloc(m * sizeof *idx);
+    if (!idx || reserve(s, s->n + m)) {
+        snn_free(idx);
+        return SNN_ENOMEM;
+    }
+    m = 0;
+    for (uint32_t e = 0; e < cn->n; e++) {
+        if (cn->list_pre[e] >= x->pl && cn->list_pre[e] < x->ph && cn->list_post[e] >= x->ql &&
+            cn->list_post[e] < x->qh) {
+            if (m && entry_less(cn, e, idx[m - 1]))
+                sorted = false;
+            idx[m++] = e;
+        }
+    }
+    if (!sorted) {
+        uint32_t *tmp = snn_malloc(m * sizeof *tmp);
+        if (!tmp) {
+            snn_free(idx);
+            return SNN_ENOMEM;
+        }
+        sort_entries(cn, idx, tmp, m);
+        snn_free(tmp);
+    }
+    for (size_t q = 0; q < m; q++) {
+        uint32_t e = idx[q];
+        uint64_t n = s->n++;
+        s->pre[n] = cn->list_pre[e];
+        s->post[n] = cn->list_post[e];
+        s->weight[n] = cn->list_w ? cn->list_w[e]
+                                  : value_at(&x->pj->weight, e, e, FROM_LIST_C1, x->proj,
+                                             SNN_RNG_WEIGHT, x->key);
+        double d_ms = cn->list_d ? cn->list_d[e]
+                                 : value_at(&x->pj->delay, e, e, FROM_LIST_C1, x->proj,
+                                            SNN_RNG_DELAY, x->key);
+        s->delay_steps[n] = snn_delay_steps(d_ms, x->dt_ms);
+    }
+    snn_free(idx);
+    return 0;
+}
+
+/* ---- checks ---------------------------------------------------------------*/
+
+static const char *label(const struct snn_proj *pj, uint32_t proj, char *buf, size_t size)
+{
+    if (pj->name && pj->name[0])
+        snprintf(buf, size, "projection '%s'", pj->name);
+    else
+        snprintf(buf, size, "projection #%u", (unsigned)proj);
+    return buf;
+}
+
+/* The number of synapses of the whole projection (for LIST lengths). */
+static uint64_t total_synapses(const struct ex *x)
+{
+    const struct snn_connector *cn = x->cn;
+    switch (cn->kind) {
+    case SNN_CONN_ALL_TO_ALL:
+        return (uint64_t)x->n_pre * x->n_post - (x->no_self ? x->n_pre : 0);
+    case SNN_CONN_ONE_TO_ONE: return x->n_pre < x->n_post ? x->n_pre : x->n_post;
+    case SNN_CONN_FIXED_PROBABILITY: {
+        uint64_t t = threshold(cn->p), c = 0;
+        if (t)
+            for (uint32_t i = 0; i < x->n_pre; i++)
+                c += fp_count(x, t, i, 0, x->n_post);
+        return c;
+    }
+    case SNN_CONN_FIXED_NUMBER_POST: return (uint64_t)x->n_pre * cn->n;
+    case SNN_CONN_FIXED_NUMBER_PRE: return (uint64_t)x->n_post * cn->n;
+    case SNN_CONN_FROM_LIST: return cn->n;
+    case SNN_CONN_MATRIX: {
+        uint64_t c = 0;
+        for (uint64_t e = 0; e < (uint64_t)x->n_pre * x->n_post; e++)
+            c += cn->matrix[e] != 0.0;
+        return c;
+    }
+    default: SNN_ASSERT(!"unknown connector"); return 0;
+    }
+}
+
+/* Reports what makes the projection impossible to expand; 0 or SNN_ESEMA. */
+static int check(const struct ex *x, struct snn_diag *d)
+{
+    const struct snn_proj *pj = x->pj;
+    const struct snn_connector *cn = x->cn;
+    char buf[160];
+    if (cn->kind == SNN_CONN_FIXED_NUMBER_POST && x->n_pre > 0 &&
+        cn->n > (uint64_t)x->n_post - x->no_self) {
+        snn_diag_error(d, &pj->loc, "%s: fixed_number_post n = %u but only %llu post neurons",
+                       label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
+                       (unsigned long long)((uint64_t)x->n_post - x->no_self));
+        return SNN_ESEMA;
+    }
+    if (cn->kind == SNN_CONN_FIXED_NUMBER_PRE && x->n_post > 0 &&
+        cn->n > (uint64_t)x->n_pre - x->no_self) {
+        snn_diag_error(d, &pj->loc, "%s: fixed_number_pre n = %u but only %llu pre neurons",
+                       label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
+                       (unsigned long long)((uint64_t)x->n_pre - x->no_self));
+        return SNN_ESEMA;
+    }
+    if (cn->kind == SNN_CONN_FROM_LIST)
+        for (uint32_t e = 0; e < cn->n; e++)
+            if (cn->list_pre[e] >= x->n_pre || cn->list_post[e] >= x->n_post) {
+                snn_diag_error(d, &pj->loc, "%s: list entry %u (%u, %u) is outside %u x %u",
+                               label(pj, x->proj, buf, sizeof buf), (unsigned)e,
+                               (unsigned)cn->list_pre[e], (unsigned)cn->list_post[e],
+                               (unsigned)x->n_pre, (unsigned)x->n_post);
+                return SNN_ESEMA;
+            }
+    bool w_list = pj->weight.kind == SNN_VAL_LIST && cn->kind != SNN_CONN_MATRIX &&
+                  !(cn->kind == SNN_CONN_FROM_LIST && cn->list_w);
+    bool d_list = pj->delay.kind == SNN_VAL_LIST && !(cn->kind == SNN_CONN_FROM_LIST && cn->list_d);
+    if (!w_list && !d_list)
+        return 0;
+    uint64_t total = total_synapses(x);
+    const struct snn_value *v[2] = {w_list ? &pj->weight : NULL, d_list ? &pj->delay : NULL};
+    static const char *const what[2] = {"weights", "delays"};
+    for (int q = 0; q < 2; q++)
+        if (v[q] && v[q]->n != total) {
+            snn_diag_error(d, &v[q]->loc, "%s: %u %s listed but the connector makes %llu synapses",
+                           label(pj, x->proj, buf, sizeof buf), (unsigned)v[q]->n, what[q],
+                           (unsigned long long)total);
+            return SNN_ESEMA;
+        }
+    return 0;
+}
+
+static void setup(struct ex *x, const struct snn_net *net, uint32_t proj)
+{
+    SNN_ASSERT(proj < net->n_projs);
+    const struct snn_proj *pj = &net->projs[proj];
+    SNN_ASSERT(pj->pre < net->n_pops && pj->post < net->n_pops);
+    memset(x, 0, sizeof *x);
+    x->pj = pj;
+    x->cn = &pj->conn;
+    x->proj = proj;
+    x->key = net->seed;
+    x->dt_ms = net->dt_ms;
+    x->n_pre = net->pops[pj->pre].size;
+    x->n_post = net->pops[pj->post].size;
+    bool self_rule = pj->conn.kind == SNN_CONN_ALL_TO_ALL ||
+                     pj->conn.kind == SNN_CONN_FIXED_PROBABILITY ||
+                     pj->conn.kind == SNN_CONN_FIXED_NUMBER_POST ||
+                     pj->conn.kind == SNN_CONN_FIXED_NUMBER_PRE;
+    x->no_self = self_rule && pj->pre == pj->post && !pj->conn.allow_self;
+    x->w_const = pj->weight.kind == SNN_VAL_CONST;
+    x->w_c = pj->weight.c;
+    x->d_const = pj->delay.kind == SNN_VAL_CONST;
+    x->d_c = snn_delay_steps(pj->delay.c, net->dt_ms);
+    x->need_k = pj->weight.kind == SNN_VAL_LIST || pj->delay.kind == SNN_VAL_LIST;
+}
+
+int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
+               uint32_t post_lo, uint32_t post_hi, struct snn_synapses *out, struct snn_diag *d)
+{
+    struct ex x;
+    setup(&x, net, proj);
+    x.pl = pre_lo;
+    x.ph = pre_hi < x.n_pre ? pre_hi : x.n_pre;
+    x.ql = post_lo;
+    x.qh = post_hi < x.n_post ? post_hi : x.n_post;
+    int rc = check(&x, d);
+    if (rc)
+        return rc;
+    if (x.pl >= x.ph || x.ql >= x.qh)
+        return 0;
+    uint64_t n0 = out->n;
+    switch (x.cn->kind) {
+    case SNN_CONN_ALL_TO_ALL: rc = expand_all_to_all(&x, out); break;
+    case SNN_CONN_ONE_TO_ONE: rc = expand_one_to_one(&x, out); break;
+    case SNN_CONN_FIXED_PROBABILITY: rc = expand_fixed_probability(&x, out); break;
+    case SNN_CONN_FIXED_NUMBER_POST: rc = expand_fixed_number_post(&x, out); break;
+    case SNN_CONN_FIXED_NUMBER_PRE: rc = expand_fixed_number_pre(&x, out); break;
+    case SNN_CONN_FROM_LIST: rc = expand_from_list(&x, out); break;
+    case SNN_CONN_MATRIX: rc = expand_matrix(&x, out); break;
+    default: SNN_ASSERT(!"unknown connector");
+    }
+    if (rc) {
+        char buf[160];
+        out->n = n0;
+        snn_diag_error(d, &x.pj->loc, "%s: out of memory expanding its synapses",
+                       label(x.pj, proj, buf, sizeof buf));
+    }
+    return rc;
+}
+
+uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj)
+{
+    struct ex x;
+    setup(&x, net, proj);
+    const struct snn_connector *cn = x.cn;
+    if (x.n_pre == 0 || x.n_post == 0)
+        return 0;
+    uint64_t all = (uint64_t)x.n_pre - x.no_self; /* every candidate pre */
+    switch (cn->kind) {
+    case SNN_CONN_ALL_TO_ALL: return all;
+    case SNN_CONN_FIXED_PROBABILITY: return threshold(cn->p) ? all : 0;
+    case SNN_CONN_FIXED_NUMBER_POST: return cn->n ? all : 0;
+    case SNN_CONN_ONE_TO_ONE: return 1;
+    case SNN_CONN_FIXED_NUMBER_PRE: return cn->n;
+    case SNN_CONN_FROM_LIST: {
+        uint32_t *cnt = snn_calloc(x.n_post, sizeof *cnt);
+        if (!cnt) /* no memory to count: the bound every entry gives */
+            return cn->n;
+        uint64_t best = 0;
+        for (uint32_t e = 0; e < cn->n; e++)
+            if (cn->list_post[e] < x.n_post && cn->list_pre[e] < x.n_pre &&
+                ++cnt[cn->list_post[e]] > best)
+                best = cnt[cn->list_post[e]];
+        snn_free(cnt);
+        return best;
+    }
+    case SNN_CONN_MATRIX: {
+        uint64_t best = 0;
+        for (uint32_t j = 0; j < x.n_post; j++) {
+            uint64_t c = 0;
+            for (uint32_t i = 0; i < x.n_pre; i++)
+                c += cn->matrix[(size_t)i * x.n_post + j] != 0.0;
+            best = c > best ? c : best;
+        }
+        return best;
+    }
+    default: SNN_ASSERT(!"unknown connector"); return 0;
+    }
+}

@@ -1,0 +1,58 @@
+/*
+ * ir/expand.h: turning connector rules into synapses.
+ *
+ * Expansion is a pure function of (network, seed, projection, the slice
+ * asked for): every random choice is one Philox draw whose counter names
+ * the projection, the neurons and the purpose (docs/connectivity.md), so the reference simulator, the mapper and the board
+ * images see exactly the same synapses on any machine, and any slice of a
+ * projection can be regenerated alone.
+ */
+#ifndef SNN_IR_EXPAND_H
+#define SNN_IR_EXPAND_H
+
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+/* Largest delay in timesteps the numeric contract allows; targets may
+ * allow less.  8 bits of delay per synapse. */
+#define SNN_MAX_DELAY_STEPS 255u
+
+/* Synapses of one slice, sorted by (pre, post), then by the connector's
+ * own order for repeated pairs (from_list).  Heap-owned. */
+struct snn_synapses {
+    uint64_t n, cap;
+    uint32_t *pre, *post;     /* population-local neuron indices */
+    double *weight;           /* internal units: nA, uS or mV */
+    uint32_t *delay_steps;    /* 1 .. SNN_MAX_DELAY_STEPS */
+};
+
+void snn_synapses_free(struct snn_synapses *s);
+
+/*
+ * Expands projection proj restricted to pre neurons [pre_lo, pre_hi) and
+ * post neurons [post_lo, post_hi) (use 0, UINT32_MAX for everything) and
+ * appends the synapses to *out (which may start zeroed).  Errors (a list
+ * whose length does not match, out of memory) are reported to d.
+ * 0, SNN_ENOMEM, or SNN_ESEMA.
+ */
+int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
+               uint32_t post_lo, uint32_t post_hi, struct snn_synapses *out, struct snn_diag *d);
+
+/*
+ * Value number `index` of a per-neuron parameter or initial-state value
+ * (pop, slot: the parameter's index; is_init selects init[] over params[]).
+ */
+double snn_value_neuron(const struct snn_net *net, uint32_t pop, unsigned slot, bool is_init,
+                        uint32_t neuron);
+
+/* Largest number of synapses of projection proj that can end on one post
+ * neuron: exact for list-like connectors, the worst case for random ones. */
+uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj);
+
+/* The delay in timesteps that a delay of ms milliseconds is, by the
+ * rounding rule of docs/connectivity.md (round half up, clamp to
+ * [1, SNN_MAX_DELAY_STEPS]). */
+uint32_t snn_delay_steps(double ms, double dt_ms);
+
+#endif
