@@ -1,0 +1,627 @@
+/*
+ * ir/quantize.c: the quantize pass (docs/numerics.md is the contract).
+ *
+ * Takes a verified network in physical units; gives, per population, the
+ * fixed-point parameters and initial state of every neuron (abi/neuron.h)
+ * and the weight unit of each receptor, plus a report of the error every
+ * parameter and weight suffers.  Coefficients are computed in double with
+ * the deterministic functions of ir/detmath.h, so the result is the same
+ * bits on every machine.
+ *
+ * A coefficient column (one coefficient over the neurons of a population)
+ * shares one shift, chosen from its largest magnitude; that keeps at least
+ * 30 significant bits for the largest value and lets vector kernels use
+ * one shift per population.
+ */
+#include "ir/quant.h"
+#include "ir/detmath.h"
+#include "ir/expand.h"
+#include "support/arena.h"
+#include "support/err.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+/* Weights are 16-bit in synaptic rows (docs/numerics.md, "Weights"). */
+#define W_MAX_LSB 32767
+
+struct q {
+    const struct snn_net *net;
+    struct snn_qnet *qn;
+    struct snn_diag *d;
+    double *tmp;      /* scratch column, size of the largest population */
+    int err;
+};
+
+static void add_report(struct q *q, const char *where, const char *what, const char *unit,
+                       double value, double abs_err, double rel_err)
+{
+    struct snn_qnet *qn = q->qn;
+    void *arr = qn->errs;
+    if (snn_arena_grow(qn->arena, &arr, &qn->errs_cap, qn->n_errs + 1, sizeof *qn->errs)) {
+        q->err = SNN_ENOMEM;
+        return;
+    }
+    qn->errs = arr;
+    qn->errs[qn->n_errs++] = (struct snn_qerr){where, what, value, abs_err, rel_err, unit};
+}
+
+int snn_quantize_mult(double x, double xmax, struct fx_mult *out)
+{
+    if (!isfinite(x) || !isfinite(xmax))
+        return SNN_ERANGE;
+    xmax = fabs(xmax);
+    if (xmax == 0) {
+        *out = (struct fx_mult){0, 0};
+        return x == 0 ? 0 : SNN_ERANGE;
+    }
+    int e;
+    frexp(xmax, &e); /* xmax < 2^e */
+    int s = 30 - e;  /* so |m| < 2^30 for the largest value */
+    if (s < 0)
+        return SNN_ERANGE;
+    if (s > FX_MULT_MAX_SHIFT)
+        s = FX_MULT_MAX_SHIFT;
+    double m = floor(ldexp(x, s) + 0.5);
+    if (fabs(m) > (double)INT32_MAX)
+        return SNN_ERANGE;
+    *out = (struct fx_mult){(int32_t)m, s};
+    return 0;
+}
+
+static double mult_value(struct fx_mult k) { return ldexp((double)k.m, -k.s); }
+
+/* Quantizes column x[0..n) of coefficients into the struct fx_mult at
+ * byte offset off of n records of stride bytes starting at base. */
+static void put_mults(struct q *q, const char *where, const char *what, const double *x,
+                      uint32_t n, void *base, size_t stride, size_t off)
+{
+    double xmax = 0, largest = 0, abs_err = 0, rel_err = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (fabs(x[i]) > xmax) {
+            xmax = fabs(x[i]);
+            largest = x[i];
+        }
+    for (uint32_t i = 0; i < n; i++) {
+        struct fx_mult k;
+        if (snn_quantize_mult(x[i], xmax, &k)) {
+            snn_diag_error(q->d, NULL,
+                           "population '%s': %s = %g cannot be represented as a fixed-point "
+                           "coefficient (magnitude must be below 2^30)",
+                           where, what, x[i]);
+            q->err = SNN_ERANGE;
+            return;
+        }
+        memcpy((char *)base + i * stride + off, &k, sizeof k);
+        double ae = fabs(mult_value(k) - x[i]);
+        if (ae > abs_err)
+            abs_err = ae;
+        if (x[i] != 0 && ae / fabs(x[i]) > rel_err)
+            rel_err = ae / fabs(x[i]);
+        else if (x[i] == 0 && k.m != 0)
+            rel_err = INFINITY;
+    }
+    add_report(q, where, what, "", largest, abs_err, rel_err);
+}
+
+/* Quantizes a column of values in `unit` scaled by 2^16 (Q15.16) into
+ * the int32 at offset off. */
+static void put_q16(struct q *q, const char *where, const char *what, const char *unit,
+                    const double *x, uint32_t n, void *base, size_t stride, size_t off)
+{
+    double xmax = 0, abs_err = 0, rel_err = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        double scaled = ldexp(x[i], FX_V_FRAC_BITS);
+        if (!(fabs(scaled) < 2147483647.0)) {
+            snn_diag_error(q->d, NULL,
+                           "population '%s': %s = %g %s is outside the fixed-point range "
+                           "(magnitude below 32768 %s)",
+                           where, what, x[i], unit, unit);
+            q->err = SNN_ERANGE;
+            return;
+        }
+        int32_t v = (int32_t)floor(scaled + 0.5);
+        memcpy((char *)base + i * stride + off, &v, sizeof v);
+        double ae = fabs(ldexp((double)v, -FX_V_FRAC_BITS) - x[i]);
+        if (fabs(x[i]) > fabs(xmax))
+            xmax = x[i];
+        if (ae > abs_err)
+            abs_err = ae;
+        if (x[i] != 0 && ae / fabs(x[i]) > rel_err)
+            rel_err = ae / fabs(x[i]);
+    }
+    add_report(q, where, what, unit, xmax, abs_err, rel_err);
+}
+
+/* Whole timesteps of a duration: round half up. */
+static uint64_t steps_of(double ms, double dt)
+{
+    double s = floor(ms / dt + 0.5);
+    return s <= 0 ? 0 : s >= 4294967295.0 ? UINT32_MAX : (uint64_t)s;
+}
+
+static void put_steps(struct q *q, const char *where, const char *what, const double *x,
+                      uint32_t n, void *base, size_t stride, size_t off)
+{
+    double dt = q->net->dt_ms, xmax = 0, abs_err = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t s = steps_of(x[i], dt);
+        uint32_t s32 = (uint32_t)s;
+        memcpy((char *)base + i * stride + off, &s32, sizeof s32);
+        double ae = fabs((double)s * dt - x[i]);
+        if (ae > abs_err)
+            abs_err = ae;
+        if (fabs(x[i]) > xmax)
+            xmax = fabs(x[i]);
+    }
+    add_report(q, where, what, "ms", xmax, abs_err, xmax > 0 ? abs_err / xmax : 0);
+}
+
+/* Fills q->tmp with parameter `name` of every neuron of population p. */
+static const double *col(struct q *q, uint32_t p, const char *name)
+{
+    const struct snn_pop *pop = &q->net->pops[p];
+    int slot = snn_model_param(pop->model, name);
+    SNN_ASSERT(slot >= 0);
+    for (uint32_t i = 0; i < pop->size; i++)
+        q->tmp[i] = snn_value_neuron(q->net, p, (unsigned)slot, false, i);
+    return q->tmp;
+}
+
+static const double *col_init(struct q *q, uint32_t p, const char *name)
+{
+    const struct snn_pop *pop = &q->net->pops[p];
+    int slot = snn_model_state(pop->model, name);
+    SNN_ASSERT(slot >= 0);
+    for (uint32_t i = 0; i < pop->size; i++)
+        q->tmp[i] = snn_value_neuron(q->net, p, (unsigned)slot, true, i);
+    return q->tmp;
+}
+
+/* Column scratch beyond tmp: a second and third array of the same size. */
+struct cols {
+    double *a, *b, *c;
+};
+
+/*
+ * The largest |weight| any projection onto (post, receptor) can carry, and
+ * the largest number of synapses that can end on one of its neurons.
+ */
+static double value_bound(const struct snn_value *v, double scale)
+{
+    double b = 0;
+    switch (v->kind) {
+    case SNN_VAL_CONST: b = fabs(v->c); break;
+    case SNN_VAL_LIST:
+        for (uint32_t i = 0; i < v->n; i++)
+            if (fabs(v->list[i]) > b)
+                b = fabs(v->list[i]);
+        break;
+    case SNN_VAL_UNIFORM: b = fmax(fabs(v->a), fabs(v->b)); break;
+    case SNN_VAL_NORMAL:
+        /* Unbounded normal draws beyond 8 sd (probability ~1e-15) saturate. */
+        b = v->bounded ? fmax(fabs(v->lo), fabs(v->hi)) : fabs(v->a) + 8 * fabs(v->b);
+        break;
+    }
+    return b * scale;
+}
+
+static double proj_weight_bound(const struct snn_proj *pj)
+{
+    const struct snn_connector *c = &pj->conn;
+    double b = 0;
+    if (c->kind == SNN_CONN_MATRIX) {
+        /* The front end stores matrix entries as weights already. */
+        return 0; /* handled by the caller, which knows the sizes */
+    }
+    if (c->kind == SNN_CONN_FROM_LIST && c->list_w) {
+        for (uint32_t k = 0; k < c->n; k++)
+            if (fabs(c->list_w[k]) > b)
+                b = fabs(c->list_w[k]);
+        return b;
+    }
+    return value_bound(&pj->weight, 1.0);
+}
+
+static void choose_weight_units(struct q *q)
+{
+    const struct snn_net *net = q->net;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        struct snn_qpop *qp = &q->qn->pops[p];
+        for (int r = 0; r < 2; r++) {
+            double bound = 0;
+            uint64_t fan_in = 0;
+            for (uint32_t j = 0; j < net->n_projs; j++) {
+                const struct snn_proj *pj = &net->projs[j];
+                if (pj->post != p || (int)pj->receptor != r)
+                    continue;
+                double b = proj_weight_bound(pj);
+                if (pj->conn.kind == SNN_CONN_MATRIX) {
+                    uint64_t cells = (uint64_t)net->pops[pj->pre].size * net->pops[p].size;
+                    for (uint64_t k = 0; k < cells; k++)
+                        b = fmax(b, fabs(pj->conn.matrix[k]));
+                }
+                bound = fmax(bound, b);
+                fan_in += snn_expand_max_fan_in(net, j);
+            }
+            /* Summing fan_in weights of w_max never leaves int32, so ring
+             * buffers never wrap (docs/numerics.md, "Synaptic input"). */
+            uint64_t w_max = W_MAX_LSB;
+            if (fan_in > 0 && (uint64_t)INT32_MAX / fan_in < w_max)
+                w_max = (uint64_t)INT32_MAX / fan_in;
+            if (w_max == 0) {
+                snn_diag_error(q->d, &net->pops[p].loc,
+                               "population '%s': %llu synapses can end on one neuron, more than "
+                               "the 2^31 - 1 a step's input may sum (docs/numerics.md)",
+                               net->pops[p].name, (unsigned long long)fan_in);
+                q->err = SNN_ERANGE;
+                return;
+            }
+            qp->w_max[r] = (int32_t)w_max;
+            qp->w_lsb[r] = bound > 0 ? bound / (double)w_max : 1.0;
+        }
+    }
+}
+
+int32_t snn_quantize_weight(const struct snn_qpop *qp, enum snn_receptor r, double w)
+{
+    double x = w / qp->w_lsb[r];
+    double m = qp->w_max[r];
+    if (!(x < m))
+        return x != x ? 0 : qp->w_max[r];
+    if (!(x > -m))
+        return -qp->w_max[r];
+    return (int32_t)(x < 0 ? -floor(-x + 0.5) : floor(x + 0.5));
+}
+
+static void report_weights(struct q *q)
+{
+    const struct snn_net *net = q->net;
+    for (uint32_t j = 0; j < net->n_projs; j++) {
+        const struct snn_proj *pj = &net->projs[j];
+        const struct snn_qpop *qp = &q->qn->pops[pj->post];
+        const char *unit = snn_dim_unit(snn_models[net->pops[pj->post].model].syn ==
+                                                SNN_SYN_CURRENT
+                                            ? SNN_DIM_CURRENT
+                                        : snn_models[net->pops[pj->post].model].syn ==
+                                                SNN_SYN_CONDUCTANCE
+                                            ? SNN_DIM_CONDUCTANCE
+                                            : SNN_DIM_VOLTAGE);
+        double lsb = qp->w_lsb[pj->receptor];
+        const char *where = pj->name;
+        if (!where) {
+            char buf[160];
+            snprintf(buf, sizeof buf, "%s->%s", net->pops[pj->pre].name, net->pops[pj->post].name);
+            where = snn_arena_strdup(q->qn->arena, buf);
+            if (!where) {
+                q->err = SNN_ENOMEM;
+                return;
+            }
+        }
+        if (pj->weight.kind == SNN_VAL_CONST && pj->conn.kind != SNN_CONN_MATRIX &&
+            !(pj->conn.kind == SNN_CONN_FROM_LIST && pj->conn.list_w)) {
+            double w = pj->weight.c;
+            double ae = fabs(snn_quantize_weight(qp, pj->receptor, w) * lsb - w);
+            add_report(q, where, "weight", unit, fabs(w), ae, w != 0 ? ae / fabs(w) : 0);
+        } else {
+            /* Per-synapse weights: round to nearest, so at most half an LSB. */
+            double b = value_bound(&pj->weight, 1.0);
+            add_report(q, where, "weight (per synapse, bound)", unit, b, lsb / 2,
+                       b > 0 ? lsb / 2 / b : 0);
+        }
+    }
+}
+
+static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
+{
+    struct snn_arena *a = q->qn->arena;
+    void *p = NULL, *s = NULL;
+    switch (qp->model) {
+    case FX_MODEL_LIF_CURR_EXP: p = qp->lif_curr_exp = snn_arena_array(a, n, sizeof *qp->lif_curr_exp); break;
+    case FX_MODEL_LIF_COND_EXP: p = qp->lif_cond_exp = snn_arena_array(a, n, sizeof *qp->lif_cond_exp); break;
+    case FX_MODEL_IF_CURR_DELTA: p = qp->if_curr_delta = snn_arena_array(a, n, sizeof *qp->if_curr_delta); break;
+    case FX_MODEL_IZHIKEVICH: p = qp->izhikevich = snn_arena_array(a, n, sizeof *qp->izhikevich); break;
+    case FX_MODEL_IF: p = qp->if_ = snn_arena_array(a, n, sizeof *qp->if_); break;
+    case FX_MODEL_SPIKE_SOURCE_POISSON: p = qp->poisson = snn_arena_array(a, n, sizeof *qp->poisson); break;
+    case FX_MODEL_SPIKE_SOURCE_ARRAY: p = qp->src_off = snn_arena_array(a, (size_t)n + 1, sizeof(uint32_t)); break;
+    }
+    switch (qp->model) {
+    case FX_MODEL_LIF_CURR_EXP:
+    case FX_MODEL_LIF_COND_EXP:
+    case FX_MODEL_IF_CURR_DELTA: s = qp->lif0 = snn_arena_array(a, n, sizeof *qp->lif0); break;
+    case FX_MODEL_IZHIKEVICH: s = qp->izh0 = snn_arena_array(a, n, sizeof *qp->izh0); break;
+    case FX_MODEL_IF: s = qp->if0 = snn_arena_array(a, n, sizeof *qp->if0); break;
+    default: s = p; break;
+    }
+    return p && s ? 0 : SNN_ENOMEM;
+}
+
+/* The real-valued coefficients of the models, shared with the float64
+ * simulator (ir/sim.c) so both use the same numbers. */
+#include "ir/coef.h"
+
+#define PUT_MULT(T, field, what, x) \
+    put_mults(q, name, what, x, n, arr, sizeof(T), offsetof(T, field))
+#define PUT_Q16(T, field, what, unit, x) \
+    put_q16(q, name, what, unit, x, n, arr, sizeof(T), offsetof(T, field))
+
+static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
+{
+    const struct snn_net *net = q->net;
+    const struct snn_pop *pop = &net->pops[p];
+    struct snn_qpop *qp = &q->qn->pops[p];
+    const char *name = pop->name;
+    uint32_t n = pop->size;
+    double h = net->dt_ms;
+    qp->size = n;
+    qp->model = (enum fx_model)(pop->model + 1); /* enum snn_model + 1 == enum fx_model */
+    if (alloc_model(q, qp, n)) {
+        q->err = SNN_ENOMEM;
+        return;
+    }
+
+    switch (pop->model) {
+    case SNN_MODEL_LIF_CURR_EXP:
+    case SNN_MODEL_LIF_COND_EXP:
+    case SNN_MODEL_IF_CURR_DELTA: {
+        bool cond = pop->model == SNN_MODEL_LIF_COND_EXP;
+        bool delta = pop->model == SNN_MODEL_IF_CURR_DELTA;
+        void *arr = cond ? (void *)qp->lif_cond_exp : delta ? (void *)qp->if_curr_delta : (void *)qp->lif_curr_exp;
+        size_t stride = cond ? sizeof(struct fx_lif_cond_exp) : delta ? sizeof(struct fx_if_curr_delta) : sizeof(struct fx_lif_curr_exp);
+        size_t o_rest = cond ? offsetof(struct fx_lif_cond_exp, v_rest) : delta ? offsetof(struct fx_if_curr_delta, v_rest) : offsetof(struct fx_lif_curr_exp, v_rest);
+        size_t o_reset = cond ? offsetof(struct fx_lif_cond_exp, v_reset) : delta ? offsetof(struct fx_if_curr_delta, v_reset) : offsetof(struct fx_lif_curr_exp, v_reset);
+        size_t o_thr = cond ? offsetof(struct fx_lif_cond_exp, v_thresh) : delta ? offsetof(struct fx_if_curr_delta, v_thresh) : offsetof(struct fx_lif_curr_exp, v_thresh);
+        size_t o_off = cond ? offsetof(struct fx_lif_cond_exp, v_off) : delta ? offsetof(struct fx_if_curr_delta, v_off) : offsetof(struct fx_lif_curr_exp, v_off);
+        size_t o_ref = cond ? offsetof(struct fx_lif_cond_exp, refrac_steps) : delta ? offsetof(struct fx_if_curr_delta, refrac_steps) : offsetof(struct fx_lif_curr_exp, refrac_steps);
+        put_q16(q, name, "v_rest", "mV", col(q, p, "v_rest"), n, arr, stride, o_rest);
+        put_q16(q, name, "v_reset", "mV", col(q, p, "v_reset"), n, arr, stride, o_reset);
+        put_q16(q, name, "v_thresh", "mV", col(q, p, "v_thresh"), n, arr, stride, o_thr);
+        put_steps(q, name, "tau_refrac (whole steps)", col(q, p, "tau_refrac"), n, arr, stride, o_ref);
+        /* tau_m, cm, i_offset */
+        memcpy(c->a, col(q, p, "tau_m"), n * sizeof(double));
+        memcpy(c->b, col(q, p, "cm"), n * sizeof(double));
+        memcpy(c->c, col(q, p, "i_offset"), n * sizeof(double));
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = cond ? snn__coef_cond_v_off(h, c->b[i], c->c[i])
+                             : snn__coef_v_off(h, c->a[i], c->b[i], c->c[i]);
+        put_q16(q, name, "v_off (i_offset per step)", "mV", q->tmp, n, arr, stride, o_off);
+        if (cond) {
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = h / c->a[i];
+            PUT_MULT(struct fx_lif_cond_exp, k_leak, "k_leak = dt/tau_m", q->tmp);
+        } else {
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = snn_det_exp(-h / c->a[i]);
+            if (delta)
+                PUT_MULT(struct fx_if_curr_delta, p11, "p11 = exp(-dt/tau_m)", q->tmp);
+            else
+                PUT_MULT(struct fx_lif_curr_exp, p11, "p11 = exp(-dt/tau_m)", q->tmp);
+        }
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->lif0,
+                sizeof *qp->lif0, offsetof(struct fx_lif_state, v));
+        if (delta) {
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = ldexp(qp->w_lsb[0], FX_V_FRAC_BITS);
+            PUT_MULT(struct fx_if_curr_delta, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = ldexp(qp->w_lsb[1], FX_V_FRAC_BITS);
+            PUT_MULT(struct fx_if_curr_delta, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
+            break;
+        }
+        static const char *const tau_name[2] = {"tau_syn_E", "tau_syn_I"};
+        for (int r = 0; r < 2; r++) {
+            const double *ts = col(q, p, tau_name[r]);
+            if (cond) {
+                for (uint32_t i = 0; i < n; i++)
+                    c->c[i] = ldexp(qp->w_lsb[r] * h / c->b[i], FX_COND_GAMMA_SHIFT);
+                if (r == 0)
+                    PUT_MULT(struct fx_lif_cond_exp, kg_e, "kg_e = lsb*dt/cm (Q1.30)", c->c);
+                else
+                    PUT_MULT(struct fx_lif_cond_exp, kg_i, "kg_i = lsb*dt/cm (Q1.30)", c->c);
+            } else {
+                for (uint32_t i = 0; i < n; i++)
+                    c->c[i] = ldexp(snn__coef_p21(h, c->a[i], c->b[i], ts[i]) * qp->w_lsb[r],
+                                    FX_V_FRAC_BITS);
+                if (r == 0)
+                    PUT_MULT(struct fx_lif_curr_exp, p21e, "p21e (exc. current LSB -> Q16 mV)", c->c);
+                else
+                    PUT_MULT(struct fx_lif_curr_exp, p21i, "p21i (inh. current LSB -> Q16 mV)", c->c);
+            }
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = snn_det_exp(-h / ts[i]);
+            if (cond && r == 0)
+                PUT_MULT(struct fx_lif_cond_exp, p22e, "p22e = exp(-dt/tau_syn_E)", q->tmp);
+            else if (cond)
+                PUT_MULT(struct fx_lif_cond_exp, p22i, "p22i = exp(-dt/tau_syn_I)", q->tmp);
+            else if (r == 0)
+                PUT_MULT(struct fx_lif_curr_exp, p22e, "p22e = exp(-dt/tau_syn_E)", q->tmp);
+            else
+                PUT_MULT(struct fx_lif_curr_exp, p22i, "p22i = exp(-dt/tau_syn_I)", q->tmp);
+        }
+        if (cond) {
+            PUT_Q16(struct fx_lif_cond_exp, e_rev_e, "e_rev_E", "mV", col(q, p, "e_rev_E"));
+            PUT_Q16(struct fx_lif_cond_exp, e_rev_i, "e_rev_I", "mV", col(q, p, "e_rev_I"));
+        }
+        break;
+    }
+    case SNN_MODEL_IZHIKEVICH: {
+        void *arr = qp->izhikevich;
+        typedef struct fx_izhikevich T;
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = 0.04 * h;
+        PUT_MULT(T, k_v2, "k_v2 = 0.04 dt", q->tmp);
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = 5.0 * h;
+        PUT_MULT(T, k_v1, "k_v1 = 5 dt", q->tmp);
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = h;
+        PUT_MULT(T, k_u, "k_u = dt", q->tmp);
+        const double *io = col(q, p, "i_offset");
+        for (uint32_t i = 0; i < n; i++)
+            c->a[i] = (140.0 + io[i]) * h;
+        PUT_Q16(T, c0, "c0 = (140 + i_offset) dt", "mV", c->a);
+        memcpy(c->a, col(q, p, "a"), n * sizeof(double));
+        const double *b = col(q, p, "b");
+        for (uint32_t i = 0; i < n; i++)
+            c->b[i] = c->a[i] * b[i] * h;
+        PUT_MULT(T, ab_h, "ab_h = a b dt", c->b);
+        for (uint32_t i = 0; i < n; i++)
+            c->b[i] = c->a[i] * h;
+        PUT_MULT(T, a_h, "a_h = a dt", c->b);
+        PUT_Q16(T, c, "c", "mV", col(q, p, "c"));
+        PUT_Q16(T, d, "d", "mV/ms", col(q, p, "d"));
+        PUT_Q16(T, v_thresh, "v_thresh", "mV", col(q, p, "v_thresh"));
+        for (int r = 0; r < 2; r++) {
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = ldexp(qp->w_lsb[r], FX_V_FRAC_BITS);
+            if (r == 0)
+                PUT_MULT(T, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
+            else
+                PUT_MULT(T, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
+        }
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->izh0,
+                sizeof *qp->izh0, offsetof(struct fx_izh_state, v));
+        put_q16(q, name, "initial u", "mV/ms", col_init(q, p, "u"), n, qp->izh0,
+                sizeof *qp->izh0, offsetof(struct fx_izh_state, u));
+        break;
+    }
+    case SNN_MODEL_IF: {
+        void *arr = qp->if_;
+        typedef struct fx_if T;
+        PUT_Q16(T, v_thresh, "v_thresh", "mV", col(q, p, "v_thresh"));
+        PUT_Q16(T, v_reset, "v_reset", "mV", col(q, p, "v_reset"));
+        PUT_Q16(T, bias, "bias", "mV", col(q, p, "bias"));
+        for (int r = 0; r < 2; r++) {
+            for (uint32_t i = 0; i < n; i++)
+                q->tmp[i] = ldexp(qp->w_lsb[r], FX_V_FRAC_BITS);
+            if (r == 0)
+                PUT_MULT(T, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
+            else
+                PUT_MULT(T, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
+        }
+        for (uint32_t i = 0; i < n; i++)
+            qp->if_[i].reset_subtract = pop->reset == SNN_RESET_SUBTRACT;
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->if0,
+                sizeof *qp->if0, offsetof(struct fx_if_state, v));
+        break;
+    }
+    case SNN_MODEL_SPIKE_SOURCE_POISSON: {
+        memcpy(c->a, col(q, p, "rate"), n * sizeof(double));
+        memcpy(c->b, col(q, p, "start"), n * sizeof(double));
+        const double *dur = col(q, p, "duration");
+        double pmax = 0, abs_err = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double prob = snn__coef_poisson_p(c->a[i], h);
+            double t = floor(ldexp(prob, 32) + 0.5);
+            qp->poisson[i].p32 = t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+            qp->poisson[i].start_step = (uint32_t)steps_of(c->b[i], h);
+            double end = c->b[i] + dur[i];
+            qp->poisson[i].end_step = end / h >= 4294967295.0 ? UINT32_MAX : (uint32_t)steps_of(end, h);
+            pmax = fmax(pmax, prob);
+            abs_err = fmax(abs_err, fabs(ldexp(qp->poisson[i].p32, -32) - prob));
+        }
+        add_report(q, name, "spike probability per step", "", pmax, abs_err,
+                   pmax > 0 ? abs_err / pmax : 0);
+        break;
+    }
+    case SNN_MODEL_SPIKE_SOURCE_ARRAY: {
+        /* Times to steps, round half up; repeats within a step merge. */
+        uint32_t total = pop->times_off ? pop->times_off[n] : 0;
+        qp->src_steps = snn_arena_array(q->qn->arena, total ? total : 1, sizeof(uint32_t));
+        if (!qp->src_steps) {
+            q->err = SNN_ENOMEM;
+            return;
+        }
+        uint32_t k = 0, merged = 0;
+        double abs_err = 0, tmax = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            qp->src_off[i] = k;
+            uint32_t lo = pop->times_off ? pop->times_off[i] : 0;
+            uint32_t hi = pop->times_off ? pop->times_off[i + 1] : 0;
+            for (uint32_t j = lo; j < hi; j++) {
+                uint32_t s = (uint32_t)steps_of(pop->times[j], h);
+                abs_err = fmax(abs_err, fabs(s * h - pop->times[j]));
+                tmax = fmax(tmax, pop->times[j]);
+                if (k > qp->src_off[i] && qp->src_steps[k - 1] == s) {
+                    merged++;
+                    continue;
+                }
+                qp->src_steps[k++] = s;
+            }
+        }
+        qp->src_off[n] = k;
+        if (merged)
+            snn_diag_warning(q->d, &pop->loc,
+                             "population '%s': %u spike times fall in a step that already has a "
+                             "spike of the same neuron and were merged (dt = %g ms)",
+                             name, merged, h);
+        add_report(q, name, "spike times (whole steps)", "ms", tmax, abs_err,
+                   tmax > 0 ? abs_err / tmax : 0);
+        break;
+    }
+    case SNN_MODEL_COUNT: SNN_ASSERT(0);
+    }
+}
+
+int snn_quantize(const struct snn_net *net, struct snn_diag *d, struct snn_qnet **out)
+{
+    *out = NULL;
+    struct snn_arena *a = snn_arena_new();
+    if (!a)
+        return SNN_ENOMEM;
+    struct snn_qnet *qn = snn_arena_alloc(a, sizeof *qn);
+    uint32_t maxn = 1;
+    for (uint32_t p = 0; p < net->n_pops; p++)
+        if (net->pops[p].size > maxn)
+            maxn = net->pops[p].size;
+    struct q q = {.net = net, .qn = qn, .d = d};
+    struct cols c = {0};
+    if (qn) {
+        qn->arena = a;
+        qn->n_pops = net->n_pops;
+        qn->pops = snn_arena_array(a, net->n_pops ? net->n_pops : 1, sizeof *qn->pops);
+        q.tmp = snn_malloc(maxn * sizeof(double));
+        c.a = snn_malloc(maxn * sizeof(double));
+        c.b = snn_malloc(maxn * sizeof(double));
+        c.c = snn_malloc(maxn * sizeof(double));
+    }
+    if (!qn || !qn->pops || !q.tmp || !c.a || !c.b || !c.c) {
+        q.err = SNN_ENOMEM;
+    } else {
+        choose_weight_units(&q);
+        for (uint32_t p = 0; p < net->n_pops && !q.err; p++)
+            quantize_pop(&q, p, &c);
+        if (!q.err)
+            report_weights(&q);
+    }
+    snn_free(q.tmp);
+    snn_free(c.a);
+    snn_free(c.b);
+    snn_free(c.c);
+    if (q.err) {
+        snn_arena_free(a);
+        return q.err;
+    }
+    *out = qn;
+    return 0;
+}
+
+void snn_qnet_free(struct snn_qnet *q)
+{
+    if (q)
+        snn_arena_free(q->arena);
+}
+
+void snn_qnet_print_report(const struct snn_qnet *q, FILE *out)
+{
+    fprintf(out, "%-20s %-40s %14s %12s %12s\n", "where", "value", "largest", "abs error",
+            "rel error");
+    for (size_t i = 0; i < q->n_errs; i++) {
+        const struct snn_qerr *e = &q->errs[i];
+        char largest[64];
+        snprintf(largest, sizeof largest, "%.6g%s%s", e->value, *e->unit ? " " : "", e->unit);
+        fprintf(out, "%-20s %-40s %14s %12.3g %12.3g\n", e->where, e->what, largest, e->abs_err,
+                e->rel_err);
+    }
+}

@@ -1,0 +1,1030 @@
+/*
+ * ir/sim.c: the reference simulator (see ir/sim.h; docs/numerics.md is
+ * the contract it executes).
+ *
+ * Setup expands every projection into compressed rows (per pre neuron:
+ * post index, weight, delay), quantizes weights into each receptor's unit
+ * and prepares one delay ring buffer per population: D slots of two
+ * receptor arrays, D a power of two above the largest delay, so slot
+ * (t + d) mod D is never the slot being consumed.
+ *
+ * A step, in the order of docs/numerics.md: every population consumes and
+ * clears its ring slot for the step and updates its neurons in index
+ * order (sources decide whether they fire), then the step's spikes are
+ * delivered into later slots, population by population, neuron by neuron.
+ * Integer delivery order does not matter (wrapping sums); float64 delivery
+ * order is fixed by this loop, so float runs are deterministic too.
+ */
+#define _DEFAULT_SOURCE /* syscall() for the futex of the step barrier */
+#include "ir/sim.h"
+#include "abi/neuron.h"
+#include "ir/coef.h"
+#include "ir/expand.h"
+#include "ir/kernels.h"
+#include "ir/quant.h"
+#include "support/arena.h"
+#include "support/err.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- spike lists ------------------------------------------------------- */
+
+int snn_spike_list_push(struct snn_spike_list *l, uint32_t step, uint32_t pop, uint32_t neuron)
+{
+    if (l->n == l->cap) {
+        uint64_t cap = l->cap ? l->cap * 2 : 256;
+        uint32_t *s = snn_realloc(l->step, cap * sizeof *s);
+        if (!s)
+            return SNN_ENOMEM;
+        l->step = s;
+        uint32_t *p = snn_realloc(l->pop, cap * sizeof *p);
+        if (!p)
+            return SNN_ENOMEM;
+        l->pop = p;
+        uint32_t *n = snn_realloc(l->neuron, cap * sizeof *n);
+        if (!n)
+            return SNN_ENOMEM;
+        l->neuron = n;
+        l->cap = cap;
+    }
+    l->step[l->n] = step;
+    l->pop[l->n] = pop;
+    l->neuron[l->n] = neuron;
+    l->n++;
+    return 0;
+}
+
+struct triple {
+    uint32_t step, pop, neuron;
+};
+
+static int cmp_triple(const void *a, const void *b)
+{
+    const struct triple *x = a, *y = b;
+    if (x->step != y->step)
+        return x->step < y->step ? -1 : 1;
+    if (x->pop != y->pop)
+        return x->pop < y->pop ? -1 : 1;
+    return (x->neuron > y->neuron) - (x->neuron < y->neuron);
+}
+
+void snn_spike_list_sort(struct snn_spike_list *l)
+{
+    if (l->n < 2)
+        return;
+    struct triple *t = snn_malloc(l->n * sizeof *t);
+    if (!t) { /* fall back to an in-place insertion sort: slow but correct */
+        for (uint64_t i = 1; i < l->n; i++)
+            for (uint64_t j = i; j > 0; j--) {
+                struct triple a = {l->step[j - 1], l->pop[j - 1], l->neuron[j - 1]};
+                struct triple b = {l->step[j], l->pop[j], l->neuron[j]};
+                if (cmp_triple(&a, &b) <= 0)
+                    break;
+                l->step[j - 1] = b.step, l->pop[j - 1] = b.pop, l->neuron[j - 1] = b.neuron;
+                l->step[j] = a.step, l->pop[j] = a.pop, l->neuron[j] = a.neuron;
+            }
+        t = NULL;
+    } else {
+        for (uint64_t i = 0; i < l->n; i++)
+            t[i] = (struct triple){l->step[i], l->pop[i], l->neuron[i]};
+        qsort(t, l->n, sizeof *t, cmp_triple);
+        for (uint64_t i = 0; i < l->n; i++)
+            l->step[i] = t[i].step, l->pop[i] = t[i].pop, l->neuron[i] = t[i].neuron;
+        snn_free(t);
+    }
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < l->n; i++) {
+        if (k && l->step[k - 1] == l->step[i] && l->pop[k - 1] == l->pop[i] &&
+            l->neuron[k - 1] == l->neuron[i])
+            continue;
+        l->step[k] = l->step[i], l->pop[k] = l->pop[i], l->neuron[k] = l->neuron[i];
+        k++;
+    }
+    l->n = k;
+}
+
+void snn_spike_list_free(struct snn_spike_list *l)
+{
+    snn_free(l->step);
+    snn_free(l->pop);
+    snn_free(l->neuron);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---- float64 models ---------------------------------------------------- */
+
+/* The same equations as abi/neuron.h in double precision; weights in
+ * internal units (nA, uS, mV), synaptic state likewise. */
+struct fl_par {
+    double v_rest, v_reset, v_thresh, v_off;
+    double p11, p21e, p21i, p22e, p22i; /* lif_curr_exp; p11 also if_curr_delta */
+    double k_leak, ke, ki, e_rev_e, e_rev_i; /* lif_cond_exp: ke = h/cm */
+    double a, b, c, d, c0, h;                /* izhikevich */
+    double bias;                             /* if */
+    uint32_t refrac_steps, reset_subtract;
+};
+
+struct fl_state {
+    double v, xe, xi, u;
+    uint32_t refrac;
+};
+
+static int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s, double in_e,
+                   double in_i)
+{
+    switch (m) {
+    case SNN_MODEL_LIF_CURR_EXP:
+    case SNN_MODEL_LIF_COND_EXP: {
+        s->xe += in_e;
+        s->xi += in_i;
+        int fired = 0;
+        if (s->refrac) {
+            s->refrac--;
+        } else {
+            if (m == SNN_MODEL_LIF_CURR_EXP)
+                s->v = p->v_rest + (s->v - p->v_rest) * p->p11 + s->xe * p->p21e +
+                       s->xi * p->p21i + p->v_off;
+            else
+                s->v += (p->v_rest - s->v) * p->k_leak + (p->e_rev_e - s->v) * (s->xe * p->ke) +
+                        (p->e_rev_i - s->v) * (s->xi * p->ki) + p->v_off;
+            if (s->v >= p->v_thresh) {
+                s->v = p->v_reset;
+                s->refrac = p->refrac_steps;
+                fired = 1;
+            }
+        }
+        s->xe *= p->p22e;
+        s->xi *= p->p22i;
+        return fired;
+    }
+    case SNN_MODEL_IF_CURR_DELTA:
+        if (s->refrac) {
+            s->refrac--;
+            return 0;
+        }
+        s->v = p->v_rest + (s->v - p->v_rest) * p->p11 + p->v_off + in_e + in_i;
+        if (s->v >= p->v_thresh) {
+            s->v = p->v_reset;
+            s->refrac = p->refrac_steps;
+            return 1;
+        }
+        return 0;
+    case SNN_MODEL_IZHIKEVICH: {
+        double v = s->v + in_e + in_i, h = p->h;
+        double dv = 0.04 * h * (v * v) + 5.0 * h * v + p->c0 - h * s->u;
+        double du = p->a * p->b * h * v - p->a * h * s->u;
+        s->v = v + dv;
+        s->u += du;
+        if (s->v >= p->v_thresh) {
+            s->v = p->c;
+            s->u += p->d;
+            return 1;
+        }
+        return 0;
+    }
+    case SNN_MODEL_IF:
+        s->v += p->bias + in_e + in_i;
+        if (s->v >= p->v_thresh) {
+            s->v = p->reset_subtract ? s->v - p->v_thresh : p->v_reset;
+            return 1;
+        }
+        return 0;
+    default:
+        SNN_ASSERT(0);
+    }
+}
+
+/* ---- the simulation state ---------------------------------------------- */
+
+/* Threads of one simulation: a limit that keeps per-population tables small. */
+#define SNN__MAX_THREADS 64
+
+struct rt_proj {
+    uint32_t pre, post;
+    unsigned rec;
+    /* Row i's synapses for thread k's post neurons are
+     * seg[i * (T + 1) + k] .. seg[i * (T + 1) + k + 1]: rows are sorted by
+     * post neuron, so each thread delivers into its own neurons only. */
+    uint64_t *seg;
+    uint32_t *tgt;           /* post neuron */
+    int32_t *wq;             /* fixed: weight in LSBs */
+    double *wf;              /* float64: weight in internal units */
+    uint8_t *delay;          /* steps */
+};
+
+struct rt_pop {
+    enum snn_model model;
+    uint32_t n;
+    int32_t *ring;           /* fixed: D slots x 2 receptors x n */
+    double *ringf;           /* float64 */
+    void *state;             /* fixed: fx_*_state[n]; float: fl_state[n] */
+    struct fl_par *fpar;     /* float64 parameters */
+    /* Neurons [lo[k], lo[k + 1]) belong to thread k.  A step's spikes of
+     * thread k's neurons are tfired[t & 1][lo[k] ..] (tcount[t & 1][k] of
+     * them), so a thread may update step t + 1 while others still deliver
+     * step t.  fired / n_fired: the step's spikes merged, for outputs. */
+    uint32_t lo[SNN__MAX_THREADS + 1];
+    uint32_t *tfired[2];
+    uint32_t tcount[2][SNN__MAX_THREADS];
+    uint32_t *fired;
+    uint32_t n_fired;
+    /* sources: per-neuron schedule (own spike times and input), cursor */
+    uint32_t *sched_off, *sched, *cursor;
+    double *fprob;           /* float64 Poisson: spike probability per step */
+    uint32_t *fwin;          /* float64 Poisson: [start step, end step) per neuron */
+    uint32_t *out_proj;      /* outgoing projection indices */
+    uint32_t n_out;
+    bool rec_v_all;
+    bool rec_spikes;
+    /* Shared parameters (lif models, fixed point): state as arrays, stepped
+     * by the vector kernels of ir/kernels.c. */
+    bool soa;
+    struct snn__lif_soa lif;
+};
+
+struct sim {
+    const struct snn_net *net;
+    const struct snn_sim_opts *o;
+    struct snn_diag *d;
+    struct snn_arena *arena;
+    struct snn_qnet *q;
+    struct rt_pop *pops;
+    struct rt_proj *projs;
+    uint32_t mask;           /* D - 1 */
+    uint64_t synapses;
+    struct snn_sim_stats *stats;
+    unsigned T;              /* threads */
+    uint64_t steps;
+    /* step barrier (sense by generation) */
+    atomic_uint bar_count, bar_gen, bar_sleepers;
+    atomic_int abort_err;    /* set by thread 0 when an output fails */
+    uint64_t events[SNN__MAX_THREADS];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Synapses a projection will expand to: exact where the rule says, the
+ * expectation for fixed_probability.  For the memory check only. */
+static double expected_synapses(const struct snn_net *net, const struct snn_proj *pj)
+{
+    double npre = net->pops[pj->pre].size, npost = net->pops[pj->post].size;
+    switch (pj->conn.kind) {
+    case SNN_CONN_ALL_TO_ALL: return npre * npost;
+    case SNN_CONN_ONE_TO_ONE: return npre;
+    case SNN_CONN_FIXED_PROBABILITY: return pj->conn.p * npre * npost;
+    case SNN_CONN_FIXED_NUMBER_PRE: return (double)pj->conn.n * npost;
+    case SNN_CONN_FIXED_NUMBER_POST: return (double)pj->conn.n * npre;
+    case SNN_CONN_FROM_LIST: return pj->conn.n;
+    case SNN_CONN_MATRIX: return npre * npost;
+    default: return 0;
+    }
+}
+
+/* Bytes per synapse: expansion buffer (24) while a projection is built,
+ * rows (4 + 4 or 8 + 1) for the run. */
+#define ROW_BYTES_PER_SYN 17.0
+
+static int check_memory(struct sim *s)
+{
+    const struct snn_net *net = s->net;
+    double syn = 0, biggest = 0;
+    for (uint32_t j = 0; j < net->n_projs; j++) {
+        double e = expected_synapses(net, &net->projs[j]);
+        syn += e;
+        if (e > biggest)
+            biggest = e;
+    }
+    double need = syn * ROW_BYTES_PER_SYN + biggest * 24.0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 1e15;
+    if (need > have * 0.9) {
+        snn_diag_error(s->d, NULL,
+                       "the expanded network (about %.3g synapses) needs about %.1f GiB; this "
+                       "machine has %.1f GiB: use a smaller network or a board",
+                       syn, need / 1073741824.0, have / 1073741824.0);
+        return SNN_ETOOBIG;
+    }
+    return 0;
+}
+
+static int build_proj(struct sim *s, uint32_t j, uint32_t *max_delay)
+{
+    const struct snn_net *net = s->net;
+    const struct snn_proj *pj = &net->projs[j];
+    struct rt_proj *rp = &s->projs[j];
+    struct snn_synapses syn = {0};
+    int err = snn_expand(net, j, 0, UINT32_MAX, 0, UINT32_MAX, &syn, s->d);
+    if (err) {
+        snn_synapses_free(&syn);
+        return err;
+    }
+    uint32_t npre = net->pops[pj->pre].size;
+    rp->pre = pj->pre;
+    rp->post = pj->post;
+    rp->rec = pj->receptor == SNN_RECEPTOR_INH;
+    uint64_t *row = snn_calloc((size_t)npre + 1, sizeof *row);
+    unsigned T = s->T;
+    rp->seg = snn_arena_array(s->arena, (size_t)npre * (T + 1) + 1, sizeof *rp->seg);
+    rp->tgt = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->tgt);
+    rp->delay = snn_arena_array(s->arena, syn.n ? syn.n : 1, 1);
+    if (s->o->float64)
+        rp->wf = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->wf);
+    else
+        rp->wq = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->wq);
+    if (!row || !rp->seg || !rp->tgt || !rp->delay || (!rp->wf && !rp->wq)) {
+        snn_free(row);
+        snn_synapses_free(&syn);
+        return SNN_ENOMEM;
+    }
+    const struct snn_qpop *qp = s->q ? &s->q->pops[pj->post] : NULL;
+    for (uint64_t k = 0; k < syn.n; k++) {
+        row[syn.pre[k] + 1]++;
+        rp->tgt[k] = syn.post[k];
+        SNN_ASSERT(syn.delay_steps[k] >= 1 && syn.delay_steps[k] <= SNN_MAX_DELAY_STEPS);
+        rp->delay[k] = (uint8_t)syn.delay_steps[k];
+        if (syn.delay_steps[k] > *max_delay)
+            *max_delay = syn.delay_steps[k];
+        if (qp)
+            rp->wq[k] = snn_quantize_weight(qp, pj->receptor, syn.weight[k]);
+        else
+            rp->wf[k] = syn.weight[k];
+    }
+    for (uint32_t i = 0; i < npre; i++)
+        row[i + 1] += row[i];
+    /* Split each row at the post population's thread boundaries. */
+    const uint32_t *bound = s->pops[pj->post].lo;
+    for (uint32_t i = 0; i < npre; i++) {
+        uint64_t k = row[i];
+        for (unsigned b = 0; b < T; b++) {
+            while (k < row[i + 1] && rp->tgt[k] < bound[b])
+                k++;
+            rp->seg[(size_t)i * (T + 1) + b] = k;
+        }
+        rp->seg[(size_t)i * (T + 1) + T] = row[i + 1];
+    }
+    snn_free(row);
+    s->synapses += syn.n;
+    snn_synapses_free(&syn);
+    return 0;
+}
+
+static void fill_float_params(struct sim *s, uint32_t p, struct fl_par *fp, struct fl_state *st)
+{
+    const struct snn_net *net = s->net;
+    const struct snn_pop *pop = &net->pops[p];
+    double h = net->dt_ms;
+#define PV(name) snn_value_neuron(net, p, (unsigned)snn_model_param(pop->model, name), false, i)
+#define IV(name) snn_value_neuron(net, p, (unsigned)snn_model_state(pop->model, name), true, i)
+    for (uint32_t i = 0; i < pop->size; i++) {
+        struct fl_par *f = &fp[i];
+        f->h = h;
+        switch (pop->model) {
+        case SNN_MODEL_LIF_CURR_EXP:
+        case SNN_MODEL_LIF_COND_EXP:
+        case SNN_MODEL_IF_CURR_DELTA: {
+            double tau_m = PV("tau_m"), cm = PV("cm"), io = PV("i_offset");
+            f->v_rest = PV("v_rest");
+            f->v_reset = PV("v_reset");
+            f->v_thresh = PV("v_thresh");
+            double r = floor(PV("tau_refrac") / h + 0.5);
+            f->refrac_steps = r <= 0 ? 0 : r >= 4294967295.0 ? UINT32_MAX : (uint32_t)r;
+            f->p11 = snn_det_exp(-h / tau_m);
+            if (pop->model == SNN_MODEL_LIF_COND_EXP) {
+                f->v_off = snn__coef_cond_v_off(h, cm, io);
+                f->k_leak = h / tau_m;
+                f->ke = f->ki = h / cm;
+                f->e_rev_e = PV("e_rev_E");
+                f->e_rev_i = PV("e_rev_I");
+            } else {
+                f->v_off = snn__coef_v_off(h, tau_m, cm, io);
+            }
+            if (pop->model != SNN_MODEL_IF_CURR_DELTA) {
+                double tse = PV("tau_syn_E"), tsi = PV("tau_syn_I");
+                f->p22e = snn_det_exp(-h / tse);
+                f->p22i = snn_det_exp(-h / tsi);
+                f->p21e = snn__coef_p21(h, tau_m, cm, tse);
+                f->p21i = snn__coef_p21(h, tau_m, cm, tsi);
+            }
+            st[i].v = IV("v");
+            break;
+        }
+        case SNN_MODEL_IZHIKEVICH:
+            f->a = PV("a");
+            f->b = PV("b");
+            f->c = PV("c");
+            f->d = PV("d");
+            f->c0 = (140.0 + PV("i_offset")) * h;
+            f->v_thresh = PV("v_thresh");
+            st[i].v = IV("v");
+            st[i].u = IV("u");
+            break;
+        case SNN_MODEL_IF:
+            f->v_thresh = PV("v_thresh");
+            f->v_reset = PV("v_reset");
+            f->bias = PV("bias");
+            f->reset_subtract = pop->reset == SNN_RESET_SUBTRACT;
+            st[i].v = IV("v");
+            break;
+        default:
+            break;
+        }
+    }
+#undef PV
+#undef IV
+}
+
+/* Per-neuron schedules of source populations: own spike times (arrays)
+ * merged with the input spikes for that population. */
+static int build_schedules(struct sim *s)
+{
+    const struct snn_net *net = s->net;
+    const struct snn_spike_list *in = s->o->input;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        struct rt_pop *rp = &s->pops[p];
+        if (!snn_models[rp->model].is_source)
+            continue;
+        const struct snn_qpop *qp = s->q ? &s->q->pops[p] : NULL;
+        uint32_t n = rp->n;
+        rp->sched_off = snn_arena_array(s->arena, (size_t)n + 1, sizeof(uint32_t));
+        rp->cursor = snn_arena_array(s->arena, n, sizeof(uint32_t));
+        if (!rp->sched_off || !rp->cursor)
+            return SNN_ENOMEM;
+        /* Count: own steps plus input rows. */
+        uint32_t *own_off = NULL, *own = NULL;
+        struct snn_qnet *tmpq = NULL;
+        if (rp->model == SNN_MODEL_SPIKE_SOURCE_ARRAY) {
+            if (!qp) { /* float64 mode: the quantizer's step rounding is the rule */
+                int err = snn_quantize(net, NULL, &tmpq);
+                if (err)
+                    return err;
+                qp = &tmpq->pops[p];
+            }
+            own_off = qp->src_off;
+            own = qp->src_steps;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            rp->sched_off[i + 1] = own_off ? own_off[i + 1] - own_off[i] : 0;
+        uint64_t n_in = 0;
+        for (uint64_t k = 0; in && k < in->n; k++)
+            if (in->pop[k] == p) {
+                rp->sched_off[in->neuron[k] + 1]++;
+                n_in++;
+            }
+        for (uint32_t i = 0; i < n; i++)
+            rp->sched_off[i + 1] += rp->sched_off[i];
+        rp->sched = snn_arena_array(s->arena, rp->sched_off[n] ? rp->sched_off[n] : 1,
+                                    sizeof(uint32_t));
+        if (!rp->sched) {
+            snn_qnet_free(tmpq);
+            return SNN_ENOMEM;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = rp->sched_off[i];
+            if (own_off)
+                for (uint32_t j = own_off[i]; j < own_off[i + 1]; j++)
+                    rp->sched[k++] = own[j];
+            rp->cursor[i] = k; /* input rows go after */
+        }
+        for (uint64_t k = 0; in && k < in->n; k++)
+            if (in->pop[k] == p)
+                rp->sched[rp->cursor[in->neuron[k]]++] = in->step[k];
+        snn_qnet_free(tmpq);
+        /* Sort each neuron's schedule (insertion: lists are short and
+         * mostly sorted) and drop repeats by marking them UINT32_MAX. */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t *a = rp->sched + rp->sched_off[i];
+            uint32_t m = rp->sched_off[i + 1] - rp->sched_off[i];
+            for (uint32_t x = 1; x < m; x++)
+                for (uint32_t y = x; y > 0 && a[y - 1] > a[y]; y--) {
+                    uint32_t t = a[y];
+                    a[y] = a[y - 1];
+                    a[y - 1] = t;
+                }
+            rp->cursor[i] = rp->sched_off[i];
+        }
+        (void)n_in;
+    }
+    return 0;
+}
+
+/* Does every neuron of the population share the first one's parameters,
+ * in a form the kernels take? */
+static bool shares_params(const void *par, size_t size, uint32_t n, const struct fx_mult *k,
+                          unsigned nk)
+{
+    for (unsigned j = 0; j < nk; j++)
+        if (!snn__soa_eligible(k[j]))
+            return false;
+    for (uint32_t i = 1; i < n; i++)
+        if (memcmp((const char *)par + i * size, par, size))
+            return false;
+    return true;
+}
+
+static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp)
+{
+    uint32_t n = rp->n;
+    if (rp->model == SNN_MODEL_LIF_CURR_EXP) {
+        const struct fx_lif_curr_exp *p = qp->lif_curr_exp;
+        struct fx_mult k[] = {p->p11, p->p21e, p->p21i, p->p22e, p->p22i};
+        rp->soa = shares_params(p, sizeof *p, n, k, 5);
+    } else if (rp->model == SNN_MODEL_LIF_COND_EXP) {
+        const struct fx_lif_cond_exp *p = qp->lif_cond_exp;
+        struct fx_mult k[] = {p->k_leak, p->kg_e, p->kg_i, p->p22e, p->p22i};
+        rp->soa = shares_params(p, sizeof *p, n, k, 5);
+    }
+    if (!rp->soa)
+        return 0;
+    rp->lif.v = snn_arena_array(s->arena, n, sizeof(int32_t));
+    rp->lif.xe = snn_arena_array(s->arena, n, sizeof(int32_t));
+    rp->lif.xi = snn_arena_array(s->arena, n, sizeof(int32_t));
+    rp->lif.refrac = snn_arena_array(s->arena, n, sizeof(uint32_t));
+    if (!rp->lif.v || !rp->lif.xe || !rp->lif.xi || !rp->lif.refrac)
+        return SNN_ENOMEM;
+    const struct fx_lif_state *st = rp->state;
+    for (uint32_t i = 0; i < n; i++) {
+        rp->lif.v[i] = st[i].v;
+        rp->lif.xe[i] = st[i].xe;
+        rp->lif.xi[i] = st[i].xi;
+        rp->lif.refrac[i] = st[i].refrac;
+    }
+    return 0;
+}
+
+static int setup(struct sim *s)
+{
+    const struct snn_net *net = s->net;
+    bool fl = s->o->float64;
+    int err = check_memory(s);
+    if (err)
+        return err;
+    if (!fl && (err = snn_quantize(net, s->d, &s->q)))
+        return err;
+    s->pops = snn_arena_array(s->arena, net->n_pops ? net->n_pops : 1, sizeof *s->pops);
+    s->projs = snn_arena_array(s->arena, net->n_projs ? net->n_projs : 1, sizeof *s->projs);
+    if (!s->pops || !s->projs)
+        return SNN_ENOMEM;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        /* Thread ranges: equal shares, edges on multiples of 8 (a vector). */
+        struct rt_pop *rp = &s->pops[p];
+        uint32_t n = net->pops[p].size;
+        for (unsigned k = 0; k <= s->T; k++) {
+            uint64_t b = (uint64_t)n * k / s->T;
+            b = k == s->T ? n : (b + 7) / 8 * 8;
+            rp->lo[k] = b > n ? n : (uint32_t)b;
+        }
+    }
+    uint32_t max_delay = 1;
+    for (uint32_t j = 0; j < net->n_projs; j++)
+        if ((err = build_proj(s, j, &max_delay)))
+            return err;
+    uint32_t D = 2;
+    while (D <= max_delay)
+        D *= 2;
+    s->mask = D - 1;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        const struct snn_pop *pop = &net->pops[p];
+        struct rt_pop *rp = &s->pops[p];
+        rp->model = pop->model;
+        rp->n = pop->size;
+        rp->rec_spikes = pop->record & SNN_REC_SPIKES;
+        rp->rec_v_all = (pop->record & SNN_REC_V) && !pop->record_v;
+        rp->fired = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
+        rp->tfired[0] = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
+        rp->tfired[1] = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
+        if (!rp->fired || !rp->tfired[0] || !rp->tfired[1])
+            return SNN_ENOMEM;
+        for (uint32_t j = 0; j < net->n_projs; j++)
+            if (net->projs[j].pre == p)
+                rp->n_out++;
+        rp->out_proj = snn_arena_array(s->arena, rp->n_out ? rp->n_out : 1, sizeof(uint32_t));
+        if (!rp->out_proj)
+            return SNN_ENOMEM;
+        for (uint32_t j = 0, k = 0; j < net->n_projs; j++)
+            if (net->projs[j].pre == p)
+                rp->out_proj[k++] = j;
+        if (pop->model == SNN_MODEL_SPIKE_SOURCE_POISSON && fl) {
+            rp->fprob = snn_arena_array(s->arena, pop->size, sizeof(double));
+            rp->fwin = snn_arena_array(s->arena, pop->size, 2 * sizeof(uint32_t));
+            if (!rp->fprob || !rp->fwin)
+                return SNN_ENOMEM;
+            double h = net->dt_ms;
+            for (uint32_t i = 0; i < pop->size; i++) {
+                double rate = snn_value_neuron(net, p, 0, false, i);
+                double start = snn_value_neuron(net, p, 1, false, i);
+                double dur = snn_value_neuron(net, p, 2, false, i);
+                double s0 = floor(start / h + 0.5), s1 = floor((start + dur) / h + 0.5);
+                rp->fprob[i] = snn__coef_poisson_p(rate, h);
+                rp->fwin[2 * i] = s0 >= 4294967295.0 ? UINT32_MAX : (uint32_t)s0;
+                rp->fwin[2 * i + 1] = s1 >= 4294967295.0 ? UINT32_MAX : (uint32_t)s1;
+            }
+        }
+        if (snn_models[pop->model].is_source)
+            continue;
+        size_t cells = (size_t)D * 2 * pop->size;
+        if (fl) {
+            rp->ringf = snn_arena_array(s->arena, cells, sizeof(double));
+            rp->fpar = snn_arena_array(s->arena, pop->size, sizeof(struct fl_par));
+            rp->state = snn_arena_array(s->arena, pop->size, sizeof(struct fl_state));
+            if (!rp->ringf || !rp->fpar || !rp->state)
+                return SNN_ENOMEM;
+            fill_float_params(s, p, rp->fpar, rp->state);
+            continue;
+        }
+        rp->ring = snn_arena_array(s->arena, cells, sizeof(int32_t));
+        const struct snn_qpop *qp = &s->q->pops[p];
+        size_t sz = qp->lif0 ? sizeof *qp->lif0 : qp->izh0 ? sizeof *qp->izh0 : sizeof *qp->if0;
+        const void *init = qp->lif0 ? (const void *)qp->lif0
+                         : qp->izh0 ? (const void *)qp->izh0 : (const void *)qp->if0;
+        rp->state = snn_arena_array(s->arena, pop->size, sz);
+        if (!rp->ring || !rp->state)
+            return SNN_ENOMEM;
+        memcpy(rp->state, init, sz * pop->size);
+        if ((err = setup_soa(s, rp, qp)))
+            return err;
+    }
+    return build_schedules(s);
+}
+
+/* Updates population p for step t; collects its spikes in rp->fired. */
+/* Thread k's step t of population p: updates neurons [lo[k], lo[k + 1]),
+ * consuming their ring-buffer words, and lists the ones that fired. */
+static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
+{
+    struct rt_pop *rp = &s->pops[p];
+    uint32_t n = rp->n, lo = rp->lo[k], hi = rp->lo[k + 1], nf = 0;
+    uint32_t *fired = rp->tfired[t & 1] + lo;
+    if (snn_models[rp->model].is_source) {
+        const struct fx_poisson *pp = s->q ? s->q->pops[p].poisson : NULL;
+        for (uint32_t i = lo; i < hi; i++) {
+            bool f = false;
+            uint32_t *c = &rp->cursor[i];
+            while (*c < rp->sched_off[i + 1] && rp->sched[*c] < t)
+                (*c)++;
+            if (*c < rp->sched_off[i + 1] && rp->sched[*c] == t)
+                f = true;
+            if (rp->model == SNN_MODEL_SPIKE_SOURCE_POISSON && !f) {
+                if (pp) {
+                    f = fx_poisson_fires(&pp[i], s->net->seed, p, i, t);
+                } else { /* float64 mode: the same draw against a double threshold */
+                    uint32_t u = snn_philox4x32(t, i, p, SNN_RNG_POISSON, s->net->seed).v[0];
+                    f = t >= rp->fwin[2 * i] && t < rp->fwin[2 * i + 1] &&
+                        ldexp((double)u, -32) < rp->fprob[i];
+                }
+            }
+            if (f)
+                fired[nf++] = i;
+        }
+        rp->tcount[t & 1][k] = nf;
+        return;
+    }
+    size_t slot = (size_t)(t & s->mask) * 2 * n;
+    if (rp->ringf) {
+        double *ie = rp->ringf + slot, *ii = ie + n;
+        struct fl_state *st = rp->state;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fl_step(rp->model, &rp->fpar[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        memset(ie + lo, 0, (hi - lo) * sizeof *ie);
+        memset(ii + lo, 0, (hi - lo) * sizeof *ii);
+        rp->tcount[t & 1][k] = nf;
+        return;
+    }
+    int32_t *ie = rp->ring + slot, *ii = ie + n;
+    const struct snn_qpop *qp = &s->q->pops[p];
+    if (rp->soa) {
+        if (rp->model == SNN_MODEL_LIF_CURR_EXP)
+            nf = snn__lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, rp->lif, ie, ii, fired);
+        else
+            nf = snn__lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, rp->lif, ie, ii, fired);
+        memset(ie + lo, 0, (hi - lo) * sizeof *ie);
+        memset(ii + lo, 0, (hi - lo) * sizeof *ii);
+        rp->tcount[t & 1][k] = nf;
+        return;
+    }
+    switch (rp->model) {
+    case SNN_MODEL_LIF_CURR_EXP: {
+        struct fx_lif_state *st = rp->state;
+        const struct fx_lif_curr_exp *par = qp->lif_curr_exp;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fx_lif_curr_exp_step(&par[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        break;
+    }
+    case SNN_MODEL_LIF_COND_EXP: {
+        struct fx_lif_state *st = rp->state;
+        const struct fx_lif_cond_exp *par = qp->lif_cond_exp;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fx_lif_cond_exp_step(&par[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        break;
+    }
+    case SNN_MODEL_IF_CURR_DELTA: {
+        struct fx_lif_state *st = rp->state;
+        const struct fx_if_curr_delta *par = qp->if_curr_delta;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fx_if_curr_delta_step(&par[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        break;
+    }
+    case SNN_MODEL_IZHIKEVICH: {
+        struct fx_izh_state *st = rp->state;
+        const struct fx_izhikevich *par = qp->izhikevich;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fx_izhikevich_step(&par[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        break;
+    }
+    case SNN_MODEL_IF: {
+        struct fx_if_state *st = rp->state;
+        const struct fx_if *par = qp->if_;
+        for (uint32_t i = lo; i < hi; i++)
+            if (fx_if_step(&par[i], &st[i], ie[i], ii[i]))
+                fired[nf++] = i;
+        break;
+    }
+    default:
+        SNN_ASSERT(0);
+    }
+    memset(ie + lo, 0, (hi - lo) * sizeof *ie);
+    memset(ii + lo, 0, (hi - lo) * sizeof *ii);
+    rp->tcount[t & 1][k] = nf;
+}
+
+/* The membrane voltage of neuron i of a (non-source) population, in mV. */
+static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
+{
+    if (rp->ringf)
+        return ((const struct fl_state *)rp->state)[i].v;
+    if (rp->soa)
+        return ldexp((double)rp->lif.v[i], -FX_V_FRAC_BITS);
+    int32_t v;
+    switch (rp->model) {
+    case SNN_MODEL_IZHIKEVICH: v = ((const struct fx_izh_state *)rp->state)[i].v; break;
+    case SNN_MODEL_IF: v = ((const struct fx_if_state *)rp->state)[i].v; break;
+    default: v = ((const struct fx_lif_state *)rp->state)[i].v; break;
+    }
+    return ldexp((double)v, -FX_V_FRAC_BITS);
+}
+
+/* Thread k delivers step t's spikes of population p into its own post
+ * neurons: for every spike (in population order, then neuron order), the
+ * part of the row that lands in its range. */
+static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
+{
+    struct rt_pop *rp = &s->pops[p];
+    unsigned T = s->T;
+    uint64_t events = 0;
+    for (uint32_t o = 0; o < rp->n_out; o++) {
+        const struct rt_proj *pj = &s->projs[rp->out_proj[o]];
+        struct rt_pop *post = &s->pops[pj->post];
+        size_t stride = 2 * (size_t)post->n, base = pj->rec * (size_t)post->n;
+        for (unsigned j = 0; j < T; j++) {
+            const uint32_t *fired = rp->tfired[t & 1] + rp->lo[j];
+            uint32_t nf = rp->tcount[t & 1][j];
+            for (uint32_t f = 0; f < nf; f++) {
+                const uint64_t *seg = pj->seg + (size_t)fired[f] * (T + 1) + k;
+                uint64_t lo = seg[0], hi = seg[1];
+                events += hi - lo;
+                if (pj->wq) {
+                    int32_t *ring = post->ring + base;
+                    for (uint64_t q = lo; q < hi; q++) {
+                        int32_t *cell = ring + ((t + pj->delay[q]) & s->mask) * stride + pj->tgt[q];
+                        *cell = fx_acc(*cell, pj->wq[q]);
+                    }
+                } else {
+                    double *ring = post->ringf + base;
+                    for (uint64_t q = lo; q < hi; q++)
+                        ring[((t + pj->delay[q]) & s->mask) * stride + pj->tgt[q]] += pj->wf[q];
+                }
+            }
+        }
+    }
+    s->events[k] += events;
+}
+
+/* All threads wait here until every one has arrived.  A waiter spins a
+ * little (a step takes microseconds), then sleeps on the generation word
+ * so that a busy machine is not made busier. */
+static void barrier(struct sim *s)
+{
+    if (s->T == 1)
+        return;
+    unsigned gen = atomic_load(&s->bar_gen);
+    if (atomic_fetch_add(&s->bar_count, 1) == s->T - 1) {
+        atomic_store(&s->bar_count, 0);
+        atomic_fetch_add(&s->bar_gen, 1);
+#ifdef __linux__
+        if (atomic_load(&s->bar_sleepers))
+            syscall(SYS_futex, &s->bar_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+#endif
+        return;
+    }
+    for (unsigned spin = 0; atomic_load(&s->bar_gen) == gen; spin++) {
+        if (spin < 20000)
+            continue;
+#ifdef __linux__
+        atomic_fetch_add(&s->bar_sleepers, 1);
+        if (atomic_load(&s->bar_gen) == gen)
+            syscall(SYS_futex, &s->bar_gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
+        atomic_fetch_sub(&s->bar_sleepers, 1);
+#else
+        sched_yield();
+#endif
+    }
+}
+
+/* Thread 0, after step t is delivered: merged spike lists, callbacks,
+ * counts.  0 or the error a callback returned. */
+static int outputs(struct sim *s, uint32_t t)
+{
+    const struct snn_net *net = s->net;
+    const struct snn_sim_opts *o = s->o;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        struct rt_pop *rp = &s->pops[p];
+        uint32_t nf = 0;
+        for (unsigned j = 0; j < s->T; j++) {
+            uint32_t c = rp->tcount[t & 1][j];
+            if (c)
+                memmove(rp->fired + nf, rp->tfired[t & 1] + rp->lo[j], c * sizeof *rp->fired);
+            nf += c;
+        }
+        rp->n_fired = nf;
+        if (s->stats && s->stats->pop_spikes)
+            s->stats->pop_spikes[p] += nf;
+        if (o->on_spikes && nf && (rp->rec_spikes || o->all_spikes)) {
+            int err = o->on_spikes(o->ctx, t, p, rp->fired, nf);
+            if (err)
+                return err;
+        }
+    }
+    for (uint32_t p = 0; o->on_v && p < net->n_pops; p++) {
+        struct rt_pop *rp = &s->pops[p];
+        const struct snn_pop *pop = &net->pops[p];
+        if (!(pop->record & SNN_REC_V) || snn_models[rp->model].is_source)
+            continue;
+        uint32_t n = rp->rec_v_all ? rp->n : pop->n_record_v;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = rp->rec_v_all ? k : pop->record_v[k];
+            int err = o->on_v(o->ctx, t, p, i, v_of(s, rp, i));
+            if (err)
+                return err;
+        }
+    }
+    uint64_t every = s->steps / 200 + 1;
+    if (o->on_progress && t % every == 0)
+        o->on_progress(o->ctx, t, s->steps);
+    return 0;
+}
+
+/* The step loop of thread k.  One barrier a step separates updating from
+ * delivering; a thread's ring words are touched by it alone, so the next
+ * update needs no barrier.  Recording voltages adds one, so thread 0 reads
+ * them before they move on. */
+static void loop(struct sim *s, unsigned k)
+{
+    const struct snn_net *net = s->net;
+    bool v_barrier = s->o->on_v != NULL;
+    for (uint64_t t64 = 0; t64 < s->steps; t64++) {
+        uint32_t t = (uint32_t)t64;
+        for (uint32_t p = 0; p < net->n_pops; p++)
+            step_pop(s, p, t, k);
+        barrier(s);
+        if (atomic_load(&s->abort_err))
+            return;
+        for (uint32_t p = 0; p < net->n_pops; p++)
+            deliver(s, p, t, k);
+        if (k == 0) {
+            int err = outputs(s, t);
+            if (err)
+                atomic_store(&s->abort_err, err);
+        }
+        if (v_barrier)
+            barrier(s);
+    }
+}
+
+struct worker {
+    struct sim *s;
+    unsigned k;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    loop(w->s, w->k);
+    return NULL;
+}
+
+static int run(struct sim *s)
+{
+    struct worker w[SNN__MAX_THREADS];
+    pthread_t th[SNN__MAX_THREADS];
+    unsigned started = 1;
+    for (unsigned k = 1; k < s->T; k++) {
+        w[k] = (struct worker){s, k};
+        if (pthread_create(&th[k], NULL, worker_main, &w[k]))
+            break;
+        started++;
+    }
+    if (started < s->T) {
+        /* Could not start them all: the ones running wait at the first
+         * barrier; release them with an error and report it. */
+        atomic_store(&s->abort_err, SNN_ENOMEM);
+        s->T = started; /* not reached by the others before the barrier */
+    }
+    loop(s, 0);
+    for (unsigned k = 1; k < started; k++)
+        pthread_join(th[k], NULL);
+    return atomic_load(&s->abort_err);
+}
+
+/* Threads: as asked, else one per online processor for networks big
+ * enough to pay for a barrier a step (a few thousand neurons). */
+static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_opts *o)
+{
+    unsigned t = o->threads;
+    if (!t) {
+        uint64_t neurons = 0;
+        for (uint32_t p = 0; p < net->n_pops; p++)
+            neurons += net->pops[p].size;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        t = neurons < 2048 || cpus < 1 ? 1 : (unsigned)cpus;
+    }
+    return t > SNN__MAX_THREADS ? SNN__MAX_THREADS : t;
+}
+
+int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct snn_diag *d,
+                struct snn_sim_stats *stats)
+{
+    struct sim s = {.net = net, .o = o, .d = d, .stats = stats};
+    double t0 = now_s();
+    uint64_t steps = o->steps;
+    if (!steps) {
+        double st = floor(net->duration_ms / net->dt_ms + 0.5);
+        if (!(st < 4294967295.0)) {
+            snn_diag_error(d, NULL, "duration %g ms is %.3g steps of %g ms; at most 2^32 - 1",
+                           net->duration_ms, st, net->dt_ms);
+            return SNN_ERANGE;
+        }
+        steps = (uint64_t)st;
+    }
+    if (steps > UINT32_MAX) {
+        snn_diag_error(d, NULL, "%llu steps requested; at most 2^32 - 1",
+                       (unsigned long long)steps);
+        return SNN_ERANGE;
+    }
+    for (uint64_t k = 0; o->input && k < o->input->n; k++) {
+        uint32_t p = o->input->pop[k];
+        if (p >= net->n_pops || !snn_models[net->pops[p].model].is_source ||
+            o->input->neuron[k] >= net->pops[p].size) {
+            snn_diag_error(d, NULL, "input spike %llu does not name a neuron of a spike source",
+                           (unsigned long long)k);
+            return SNN_EINVAL;
+        }
+    }
+    s.steps = steps;
+    s.T = choose_threads(net, o);
+    s.arena = snn_arena_new();
+    if (!s.arena)
+        return SNN_ENOMEM;
+    if (stats && stats->pop_spikes)
+        memset(stats->pop_spikes, 0, net->n_pops * sizeof *stats->pop_spikes);
+    int err = setup(&s);
+    double t1 = now_s();
+    if (!err)
+        err = run(&s);
+    double t2 = now_s();
+    if (stats) {
+        stats->steps = steps;
+        stats->synapses = s.synapses;
+        stats->syn_events = 0;
+        for (unsigned k = 0; k < s.T; k++)
+            stats->syn_events += s.events[k];
+        stats->build_s = t1 - t0;
+        stats->run_s = t2 - t1;
+        stats->bytes = snn_arena_used(s.arena);
+        stats->threads = s.T;
+    }
+    if (err == SNN_ENOMEM)
+        snn_diag_error(d, NULL, "out of memory while simulating");
+    snn_qnet_free(s.q);
+    snn_arena_free(s.arena);
+    return err;
+}
