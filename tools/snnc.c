@@ -1,0 +1,557 @@
+/*
+ * tools/snnc.c: the snnc command.
+ *
+ *   snnc check FILE      parse, verify and quantize a network; report
+ *   snnc ir FILE         print the IR text form
+ *   snnc sim FILE        run the reference simulator
+ *
+ * Exit status (docs/cli.md; every later command keeps it): 0 success,
+ * 1 errors in the input (including "does not fit"), 2 usage errors,
+ * 3 a verification mismatch, 4 a device or run-time fault.
+ *
+ * Output files are written beside their final name and renamed into place
+ * only when complete, so a failed run leaves nothing half-written.
+ */
+#include "frontend/frontend.h"
+#include "ir/ir.h"
+#include "ir/quant.h"
+#include "ir/sim.h"
+#include "support/arena.h"
+#include "support/err.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SNN_VERSION
+#define SNN_VERSION "unknown"
+#endif
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_MISMATCH = 3, EXIT_DEVICE = 4 };
+
+static const char MAIN_HELP[] =
+    "usage: snnc <command> [options] FILE\n"
+    "\n"
+    "Compiles spiking neural networks for neuromorphic hardware and runs them.\n"
+    "\n"
+    "commands:\n"
+    "  check FILE   parse and verify a network, quantize it, report problems\n"
+    "  ir FILE      print the network's IR in its text form\n"
+    "  sim FILE     simulate the network with the bit-exact reference simulator\n"
+    "\n"
+    "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
+    "(docs/ir-text.md).  'snnc <command> --help' describes a command.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     this help\n"
+    "  --version      print the version\n"
+    "\n"
+    "exit status: 0 success, 1 errors in the input, 2 usage errors,\n"
+    "3 verification mismatch, 4 device or run-time fault (docs/cli.md).\n";
+
+static const char CHECK_HELP[] =
+    "usage: snnc check [--quant] FILE\n"
+    "\n"
+    "Parses FILE, verifies the network and quantizes it to the integer form\n"
+    "every executor runs (docs/numerics.md).  Prints a one-line summary, or\n"
+    "the errors with their locations.\n"
+    "\n"
+    "options:\n"
+    "  --quant      also print the quantization report: every parameter and\n"
+    "               weight, its largest value and its quantization error\n"
+    "  -h, --help   this help\n";
+
+static const char IR_HELP[] =
+    "usage: snnc ir [-o OUT] FILE\n"
+    "\n"
+    "Prints the network in FILE as IR text (docs/ir-text.md).  IR text is\n"
+    "itself a valid FILE: 'snnc ir' of its output prints the same text.\n"
+    "\n"
+    "options:\n"
+    "  -o OUT       write to OUT instead of standard output\n"
+    "  -h, --help   this help\n";
+
+static const char SIM_HELP[] =
+    "usage: snnc sim [options] FILE\n"
+    "\n"
+    "Simulates the network with the reference simulator: the bit-exact\n"
+    "integer arithmetic of docs/numerics.md (or float64 with --float).\n"
+    "A summary (spikes and mean rate per population, time taken) goes to\n"
+    "standard error.\n"
+    "\n"
+    "options:\n"
+    "  -o FILE          write the recorded spikes as CSV (step,population,neuron;\n"
+    "                   '-' for standard output)\n"
+    "  --v-out FILE     write recorded membrane voltages as CSV\n"
+    "                   (step,population,neuron,v_mV)\n"
+    "  --all            write the spikes of every population, recorded or not\n"
+    "  --float          float64 arithmetic instead of fixed point\n"
+    "  --steps N        simulate N timesteps (default: the network's duration)\n"
+    "  --seed N         use seed N instead of the network's\n"
+    "  --input FILE     extra spikes for spike sources, in the CSV format above\n"
+    "  --threads N      use N threads (default: one per processor for networks of\n"
+    "                   2048 neurons or more); results do not depend on it\n"
+    "  -q, --quiet      no summary and no progress\n"
+    "  -h, --help       this help\n";
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int usage_error(const char *help, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "snnc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", help);
+    return EXIT_USAGE;
+}
+
+static int exit_code_of(int err)
+{
+    switch (err) {
+    case 0: return 0;
+    case SNN_EINVAL: return EXIT_USAGE;
+    case SNN_EMISMATCH: return EXIT_MISMATCH;
+    case SNN_EDEVICE: return EXIT_DEVICE;
+    case SNN_EIO: return EXIT_DEVICE;
+    default: return EXIT_INPUT;
+    }
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || *s == '-')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Reads a whole file into a heap buffer.  SNN_EIO with errno kept. */
+static int read_file(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return SNN_EIO;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = snn_malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        char *nb = cap > ((size_t)1 << 30) ? NULL : snn_realloc(buf, cap * 2);
+        if (!nb) {
+            snn_free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        snn_free(buf);
+        return bad ? SNN_EIO : SNN_ENOMEM;
+    }
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+/* Loads a network from YAML or IR text (recognised by its first line). */
+static int load_net(const char *path, struct snn_diag *d, struct snn_net **net)
+{
+    char *text;
+    size_t len;
+    int err = read_file(path, &text, &len);
+    if (err) {
+        fprintf(stderr, "snnc: error: cannot read '%s': %s\n", path,
+                err == SNN_EIO ? strerror(errno) : snn_strerror(err));
+        /* An unreadable input is an error in the input (exit 1), not a
+         * run-time fault. */
+        return err == SNN_EIO ? SNN_EPARSE : err;
+    }
+    if (len >= 7 && memcmp(text, "snn-ir ", 7) == 0) {
+        err = snn_diag_add_source(d, path, text, len);
+        if (!err)
+            err = snn_ir_parse(path, text, len, d, net);
+        if (!err && (err = snn_ir_verify(*net, d))) {
+            snn_net_free(*net);
+            *net = NULL;
+        }
+    } else {
+        err = snn_diag_add_source(d, path, text, len);
+        if (!err)
+            err = snn_yaml_parse(path, text, len, d, net);
+    }
+    snn_free(text);
+    return err;
+}
+
+/* An output file written under a temporary name and renamed when done. */
+struct out_file {
+    FILE *f;
+    char *path, *tmp;
+    char *buf;
+};
+
+static int out_open(struct out_file *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    if (strcmp(path, "-") == 0) {
+        o->f = stdout;
+        return 0;
+    }
+    size_t n = strlen(path);
+    o->tmp = snn_malloc(n + 16);
+    if (!o->tmp)
+        return SNN_ENOMEM;
+    snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+        fprintf(stderr, "snnc: error: cannot write '%s': %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        snn_free(o->tmp);
+        o->tmp = NULL;
+        return SNN_EIO;
+    }
+    o->path = (char *)path;
+    o->buf = snn_malloc(1 << 20);
+    if (o->buf)
+        setvbuf(o->f, o->buf, _IOFBF, 1 << 20);
+    return 0;
+}
+
+/* Commits (ok) or discards the file. */
+static int out_close(struct out_file *o, int ok)
+{
+    int err = 0;
+    if (!o->f)
+        return 0;
+    if (o->f == stdout) {
+        if (fflush(stdout))
+            err = SNN_EIO;
+        o->f = NULL;
+        return err;
+    }
+    int bad = ferror(o->f);
+    bad |= fclose(o->f);
+    if (bad)
+        err = SNN_EIO;
+    if (ok && !err && rename(o->tmp, o->path))
+        err = SNN_EIO;
+    if (err || !ok)
+        unlink(o->tmp);
+    if (err && ok)
+        fprintf(stderr, "snnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
+    snn_free(o->tmp);
+    snn_free(o->buf);
+    o->f = NULL;
+    return err;
+}
+
+/* ---- snnc check ---------------------------------------------------------- */
+
+static int cmd_check(int argc, char **argv)
+{
+    const char *file = NULL;
+    int quant = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(CHECK_HELP, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--quant")) {
+            quant = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(CHECK_HELP, "unknown option '%s'", argv[i]);
+        } else if (file) {
+            return usage_error(CHECK_HELP, "unexpected argument '%s'", argv[i]);
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file)
+        return usage_error(CHECK_HELP, "%s", "missing FILE");
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    struct snn_qnet *q = NULL;
+    int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
+    if (!err)
+        err = snn_quantize(net, d, &q);
+    if (!err) {
+        uint64_t neurons = 0;
+        for (uint32_t p = 0; p < net->n_pops; p++)
+            neurons += net->pops[p].size;
+        printf("%s: network '%s': %u populations (%llu neurons), %u projections: ok\n", file,
+               net->name, net->n_pops, (unsigned long long)neurons, net->n_projs);
+        if (quant)
+            snn_qnet_print_report(q, stdout);
+    }
+    snn_qnet_free(q);
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
+/* ---- snnc ir ------------------------------------------------------------- */
+
+static int cmd_ir(int argc, char **argv)
+{
+    const char *file = NULL, *out = "-";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(IR_HELP, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-o")) {
+            if (++i == argc)
+                return usage_error(IR_HELP, "%s", "-o needs a file name");
+            out = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(IR_HELP, "unknown option '%s'", argv[i]);
+        } else if (file) {
+            return usage_error(IR_HELP, "unexpected argument '%s'", argv[i]);
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file)
+        return usage_error(IR_HELP, "%s", "missing FILE");
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
+    if (!err) {
+        struct out_file o;
+        err = out_open(&o, out);
+        if (!err) {
+            err = snn_ir_print(net, o.f);
+            int cerr = out_close(&o, !err);
+            if (!err)
+                err = cerr;
+        }
+    }
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
+/* ---- snnc sim ------------------------------------------------------------ */
+
+struct sim_ctx {
+    const struct snn_net *net;
+    FILE *spikes, *volts;
+    int progress;
+    double last_progress;
+    double t0;
+};
+
+static int write_spikes(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons,
+                        uint32_t n)
+{
+    struct sim_ctx *c = ctx;
+    if (!c->spikes)
+        return 0;
+    const char *name = c->net->pops[pop].name;
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(c->spikes, "%u,%s,%u\n", step, name, neurons[i]);
+    return ferror(c->spikes) ? SNN_EIO : 0;
+}
+
+static int write_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double v)
+{
+    struct sim_ctx *c = ctx;
+    fprintf(c->volts, "%u,%s,%u,%.17g\n", step, c->net->pops[pop].name, neuron, v);
+    return ferror(c->volts) ? SNN_EIO : 0;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void show_progress(void *ctx, uint64_t step, uint64_t steps)
+{
+    struct sim_ctx *c = ctx;
+    double now = wall_s();
+    if (!c->progress || now - c->last_progress < 0.2)
+        return;
+    c->last_progress = now;
+    fprintf(stderr, "\rsimulating: %3.0f%%  step %llu of %llu", 100.0 * (double)step / (double)steps,
+            (unsigned long long)step, (unsigned long long)steps);
+    fflush(stderr);
+}
+
+static void print_summary(const struct snn_net *net, const struct snn_sim_stats *st, int fl)
+{
+    double sim_ms = (double)st->steps * net->dt_ms;
+    fprintf(stderr, "%s: %llu steps of %g ms (%g ms), %s, %u thread%s\n", net->name,
+            (unsigned long long)st->steps, net->dt_ms, sim_ms, fl ? "float64" : "fixed point",
+            st->threads, st->threads == 1 ? "" : "s");
+    fprintf(stderr, "  %-24s %10s %12s %12s\n", "population", "neurons", "spikes", "rate (Hz)");
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        const struct snn_pop *pop = &net->pops[p];
+        double rate = sim_ms > 0 ? (double)st->pop_spikes[p] / pop->size / (sim_ms / 1000.0) : 0;
+        fprintf(stderr, "  %-24s %10u %12llu %12.3f\n", pop->name, pop->size,
+                (unsigned long long)st->pop_spikes[p], rate);
+    }
+    fprintf(stderr, "  synapses %llu, synaptic events %llu (%.3g per second of wall time)\n",
+            (unsigned long long)st->synapses, (unsigned long long)st->syn_events,
+            st->run_s > 0 ? (double)st->syn_events / st->run_s : 0.0);
+    fprintf(stderr, "  time: setup %.3f s, simulation %.3f s, memory %.1f MiB\n", st->build_s,
+            st->run_s, (double)st->bytes / 1048576.0);
+}
+
+static int cmd_sim(int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL, *vout = NULL, *input = NULL;
+    struct snn_sim_opts opts = {0};
+    uint64_t seed = 0;
+    int have_seed = 0, quiet = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        int takes = !strcmp(a, "-o") || !strcmp(a, "--v-out") || !strcmp(a, "--steps") ||
+                    !strcmp(a, "--seed") || !strcmp(a, "--input") || !strcmp(a, "--threads");
+        if (takes) {
+            if (++i == argc)
+                return usage_error(SIM_HELP, "option '%s' needs a value", a);
+            val = argv[i];
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(SIM_HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "-o")) {
+            out = val;
+        } else if (!strcmp(a, "--v-out")) {
+            vout = val;
+        } else if (!strcmp(a, "--input")) {
+            input = val;
+        } else if (!strcmp(a, "--steps")) {
+            if (parse_u64(val, &opts.steps) || opts.steps == 0 || opts.steps > UINT32_MAX)
+                return usage_error(SIM_HELP, "--steps takes a whole number from 1 to 4294967295, not '%s'", val);
+        } else if (!strcmp(a, "--threads")) {
+            uint64_t n;
+            if (parse_u64(val, &n) || n == 0 || n > 64)
+                return usage_error(SIM_HELP, "--threads takes a whole number from 1 to 64, not '%s'", val);
+            opts.threads = (unsigned)n;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_u64(val, &seed))
+                return usage_error(SIM_HELP, "--seed takes a whole number, not '%s'", val);
+            have_seed = 1;
+        } else if (!strcmp(a, "--float")) {
+            opts.float64 = true;
+        } else if (!strcmp(a, "--all")) {
+            opts.all_spikes = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(SIM_HELP, "unknown option '%s'", a);
+        } else if (file) {
+            return usage_error(SIM_HELP, "unexpected argument '%s'", a);
+        } else {
+            file = a;
+        }
+    }
+    if (!file)
+        return usage_error(SIM_HELP, "%s", "missing FILE");
+
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    struct snn_spike_list in = {0};
+    struct out_file so = {0}, vo = {0};
+    uint64_t *counts = NULL;
+    int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
+    if (!err && have_seed)
+        net->seed = seed;
+    if (!err && input) {
+        char *text;
+        size_t len;
+        if ((err = read_file(input, &text, &len))) {
+            fprintf(stderr, "snnc: error: cannot read '%s': %s\n", input, strerror(errno));
+            err = SNN_EPARSE;
+        } else {
+            err = snn_diag_add_source(d, input, text, len);
+            if (!err)
+                err = snn_spikes_parse_csv(input, text, len, net, d, &in);
+            snn_free(text);
+        }
+        opts.input = &in;
+    }
+    if (!err && !(counts = snn_calloc(net->n_pops, sizeof *counts)))
+        err = SNN_ENOMEM;
+    struct sim_ctx ctx = {.net = net, .progress = !quiet && isatty(2)};
+    if (!err && out && !(err = out_open(&so, out))) {
+        ctx.spikes = so.f;
+        fputs("step,population,neuron\n", so.f);
+    }
+    if (!err && vout && !(err = out_open(&vo, vout))) {
+        ctx.volts = vo.f;
+        fputs("step,population,neuron,v_mV\n", vo.f);
+    }
+    struct snn_sim_stats st = {.pop_spikes = counts};
+    if (!err) {
+        opts.ctx = &ctx;
+        opts.on_spikes = write_spikes;
+        opts.on_v = vout ? write_v : NULL;
+        opts.on_progress = show_progress;
+        err = snn_sim_run(net, &opts, d, &st);
+        if (ctx.progress)
+            fputs("\r\033[K", stderr);
+        if (err == SNN_EIO)
+            fprintf(stderr, "snnc: error: writing the results failed: %s\n", strerror(errno));
+    }
+    int cerr = out_close(&so, !err);
+    int verr = out_close(&vo, !err);
+    if (!err)
+        err = cerr ? cerr : verr;
+    if (!err && !quiet)
+        print_summary(net, &st, opts.float64);
+    snn_free(counts);
+    snn_spike_list_free(&in);
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(MAIN_HELP, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(MAIN_HELP, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("snnc %s\n", SNN_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 2, argv + 2);
+    if (!strcmp(cmd, "ir"))
+        return cmd_ir(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sim"))
+        return cmd_sim(argc - 2, argv + 2);
+    static const char *const cmds[] = {"check", "ir", "sim"};
+    const char *s = snn_suggest(cmd, cmds, 3);
+    fprintf(stderr, "snnc: unknown command '%s'", cmd);
+    if (s)
+        fprintf(stderr, " (did you mean '%s'?)", s);
+    fputs("\n\n", stderr);
+    fputs(MAIN_HELP, stderr);
+    return EXIT_USAGE;
+}
