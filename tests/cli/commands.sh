@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/cli/commands.sh SNNC SRCDIR: the snnc command as a user meets it:
+# help, version, exit codes, error messages with locations, outputs that
+# are deterministic and never half-written.
+set -uo pipefail
+snnc=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect STATUS DESCRIPTION -- COMMAND...: runs it, checks the exit status.
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "$what"; else
+    bad "$what: exit $got, want $want"; sed 's/^/  | /' "$tmp/err" | head -n 20
+  fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+  if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3: no /$2/ in:"; sed 's/^/  | /' "$1" | head -n 20; fi
+}
+
+expect 0 "--help" -- "$snnc" --help
+has "$tmp/out" "^usage: snnc" "main help has usage"
+for c in check ir sim; do
+  expect 0 "$c --help" -- "$snnc" "$c" --help
+  has "$tmp/out" "^usage: snnc $c" "$c help has usage"
+done
+expect 0 "--version" -- "$snnc" --version
+has "$tmp/out" "^snnc [0-9]+\.[0-9]+\.[0-9]+" "version printed"
+expect 2 "no arguments" -- "$snnc"
+expect 2 "unknown command" -- "$snnc" smi x.yaml
+has "$tmp/err" "did you mean 'sim'" "unknown command suggests"
+expect 2 "unknown option" -- "$snnc" sim --bogus "$src/examples/cuba.yaml"
+expect 2 "missing file" -- "$snnc" check
+expect 2 "bad --steps" -- "$snnc" sim --steps 0 "$src/examples/cuba.yaml"
+expect 2 "bad --seed" -- "$snnc" sim --seed x "$src/examples/cuba.yaml"
+expect 1 "unreadable file" -- "$snnc" check "$tmp/nonexistent.yaml"
+has "$tmp/err" "cannot read" "unreadable file message"
+
+# Every example checks.
+for f in "$src"/examples/*.yaml; do
+  expect 0 "check $(basename "$f")" -- "$snnc" check "$f"
+done
+expect 0 "check --quant" -- "$snnc" check --quant "$src/examples/cuba.yaml"
+has "$tmp/out" "p11 = exp" "quantization report lists coefficients"
+has "$tmp/out" "weight" "quantization report lists weights"
+
+# An error in the input: location, caret, exit 1.
+cat >"$tmp/bad.yaml" <<'YAML'
+snn: 1
+name: bad
+timestep: 0.1 ms
+duration: 10 ms
+populations:
+  a: {size: 10, model: lif_cur_exp}
+YAML
+expect 1 "bad model name" -- "$snnc" check "$tmp/bad.yaml"
+has "$tmp/err" "bad.yaml:6:[0-9]+: error: .*lif_cur_exp" "error has file:line:col"
+has "$tmp/err" "did you mean 'lif_curr_exp'" "error suggests the model"
+has "$tmp/err" "\^~+" "error draws a caret"
+
+# A small network for running.
+cat >"$tmp/net.yaml" <<'YAML'
+snn: 1
+name: relay
+timestep: 0.1 ms
+duration: 20 ms
+seed: 3
+populations:
+  stim: {size: 2, model: spike_source_array, spike_times: [[1 ms], [2 ms, 4 ms]]}
+  out:
+    size: 2
+    model: if_curr_delta
+    params: {v_rest: -65 mV, v_reset: -65 mV, v_thresh: -50 mV, tau_refrac: 1 ms}
+    init: {v: -65 mV}
+    record: {spikes: true, v: [0]}
+projections:
+  - {pre: stim, post: out, connector: one_to_one, weight: 20 mV, delay: 0.5 ms}
+YAML
+expect 0 "sim relay" -- "$snnc" sim "$tmp/net.yaml" -o "$tmp/s.csv" --v-out "$tmp/v.csv"
+printf 'step,population,neuron\n15,out,0\n25,out,1\n45,out,1\n' >"$tmp/want.csv"
+if cmp -s "$tmp/s.csv" "$tmp/want.csv"; then ok "relay spikes exact"; else bad "relay spikes"; diff "$tmp/want.csv" "$tmp/s.csv" | head; fi
+has "$tmp/err" "out +2 +3" "summary counts spikes"
+[ "$(wc -l <"$tmp/v.csv")" -eq 201 ] && ok "one v row per step" || bad "v rows: $(wc -l <"$tmp/v.csv")"
+has "$tmp/v.csv" "^15,out,0,-65$" "v reset after the spike"
+expect 0 "sim --all" -- "$snnc" sim "$tmp/net.yaml" --all -o "$tmp/all.csv"
+has "$tmp/all.csv" "^10,stim,0$" "--all includes sources"
+
+# Input spikes drive the sources.
+printf 'step,population,neuron\n100,stim,0\n' >"$tmp/in.csv"
+expect 0 "sim --input" -- "$snnc" sim "$tmp/net.yaml" --input "$tmp/in.csv" -o "$tmp/s2.csv"
+has "$tmp/s2.csv" "^105,out,0$" "input spike arrives after the delay"
+printf 'step,population,neuron\n1,out,0\n' >"$tmp/in-bad.csv"
+expect 1 "input naming a neuron population" -- "$snnc" sim "$tmp/net.yaml" --input "$tmp/in-bad.csv"
+has "$tmp/err" "in-bad.csv:2:3: error: .*not a spike source" "input error has its location"
+printf 'step,pop,neuron\n' >"$tmp/in-hdr.csv"
+expect 1 "input with a wrong header" -- "$snnc" sim "$tmp/net.yaml" --input "$tmp/in-hdr.csv"
+
+# Determinism: the same input and seed give byte-identical files.
+for mode in "" --float; do
+  "$snnc" sim -q $mode "$src/examples/cuba.yaml" --steps 2000 -o "$tmp/a.csv" &&
+  "$snnc" sim -q $mode "$src/examples/cuba.yaml" --steps 2000 -o "$tmp/b.csv" &&
+  cmp -s "$tmp/a.csv" "$tmp/b.csv" && [ "$(wc -l <"$tmp/a.csv")" -gt 100 ] &&
+  ok "cuba ${mode:-fixed} deterministic" || bad "cuba ${mode:-fixed} not deterministic"
+done
+"$snnc" sim -q "$src/examples/cuba.yaml" --steps 2000 --seed 2 -o "$tmp/c.csv"
+cmp -s "$tmp/a.csv" "$tmp/c.csv" && bad "--seed changes nothing" || ok "--seed changes the run"
+
+# A failed run leaves no output behind.
+expect 1 "failing sim" -- "$snnc" sim "$tmp/bad.yaml" -o "$tmp/never.csv"
+[ ! -e "$tmp/never.csv" ] && ok "no output on failure" || bad "output left behind"
+ls "$tmp" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok "no temporary files"
+expect 4 "unwritable output" -- "$snnc" sim "$tmp/net.yaml" -o "$tmp/no/such/dir/x.csv"
+
+# IR text round trip through the command.
+expect 0 "ir of yaml" -- "$snnc" ir "$src/examples/synfire.yaml" -o "$tmp/s.ir"
+expect 0 "ir of ir" -- "$snnc" ir "$tmp/s.ir" -o "$tmp/s2.ir"
+cmp -s "$tmp/s.ir" "$tmp/s2.ir" && ok "ir round trip" || bad "ir round trip differs"
+"$snnc" sim -q "$src/examples/synfire.yaml" -o "$tmp/y.csv" && "$snnc" sim -q "$tmp/s.ir" -o "$tmp/i.csv" &&
+  cmp -s "$tmp/y.csv" "$tmp/i.csv" && ok "IR text simulates like its YAML" || bad "IR text simulates differently"
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]

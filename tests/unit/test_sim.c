@@ -1,0 +1,393 @@
+/*
+ * tests/unit/test_sim.c: the reference simulator on small networks whose
+ * behaviour is known: exact delays, input spikes, analytic first-spike
+ * times and PSP peaks, Poisson rates, determinism, fixed point against
+ * float64, and the errors it must give.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "ir/sim.h"
+#include "support/arena.h"
+#include "support/err.h"
+
+/* Collects every spike of a run. */
+static int collect(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n)
+{
+    struct snn_spike_list *l = ctx;
+    for (uint32_t i = 0; i < n; i++)
+        if (snn_spike_list_push(l, step, pop, neurons[i]))
+            return SNN_ENOMEM;
+    return 0;
+}
+
+static int run(const struct snn_net *net, bool fl, uint64_t steps, const struct snn_spike_list *in,
+               struct snn_spike_list *out, uint64_t *pop_spikes)
+{
+    struct snn_sim_opts o = {.steps = steps, .float64 = fl, .input = in, .ctx = out,
+                             .on_spikes = collect, .all_spikes = true};
+    struct snn_sim_stats st = {.pop_spikes = pop_spikes};
+    return snn_sim_run(net, &o, NULL, &st);
+}
+
+static void set(struct snn_pop *p, const char *name, double v)
+{
+    int i = snn_model_param(p->model, name);
+    assert_true(i >= 0);
+    p->params[i].kind = SNN_VAL_CONST;
+    p->params[i].c = v;
+}
+
+/* One spike source neuron firing at the given time, into one neuron. */
+static struct snn_net *relay(enum snn_model post_model, double t_ms, double w, double delay_ms)
+{
+    struct snn_net *net = snn_net_new();
+    assert_non_null(net);
+    net->dt_ms = 0.1;
+    net->duration_ms = 10;
+    net->seed = 7;
+    struct snn_pop *src = snn_net_add_pop(net, "src", SNN_MODEL_SPIKE_SOURCE_ARRAY, 1);
+    assert_non_null(src);
+    uint32_t *off = snn_arena_alloc(net->arena, 2 * sizeof *off);
+    double *times = snn_arena_alloc(net->arena, sizeof *times);
+    off[0] = 0;
+    off[1] = t_ms < 0 ? 0 : 1;
+    times[0] = t_ms;
+    src->times_off = off;
+    src->times = times;
+    struct snn_pop *post = snn_net_add_pop(net, "post", post_model, 1);
+    assert_non_null(post);
+    post->record = SNN_REC_SPIKES;
+    struct snn_proj *pj = snn_net_add_proj(net, 0, 1);
+    pj->conn.kind = SNN_CONN_ONE_TO_ONE;
+    pj->weight.c = w;
+    pj->delay.c = delay_ms;
+    assert_int_equal(snn_ir_verify(net, NULL), 0);
+    return net;
+}
+
+/* A spike at 0.5 ms (step 5) through a 0.3 ms delay arrives in step 8 and,
+ * with a 20 mV jump over a 15 mV gap, fires the neuron in step 8. */
+static void test_delay_is_exact(void **state)
+{
+    (void)state;
+    for (int fl = 0; fl < 2; fl++) {
+        struct snn_net *net = relay(SNN_MODEL_IF_CURR_DELTA, 0.5, 20.0, 0.3);
+        struct snn_spike_list out = {0};
+        assert_int_equal(run(net, fl, 100, NULL, &out, NULL), 0);
+        assert_int_equal(out.n, 2);
+        assert_int_equal(out.step[0], 5);
+        assert_int_equal(out.pop[0], 0);
+        assert_int_equal(out.step[1], 8);
+        assert_int_equal(out.pop[1], 1);
+        snn_spike_list_free(&out);
+        snn_net_free(net);
+    }
+}
+
+static void test_input_spikes_drive_sources(void **state)
+{
+    (void)state;
+    struct snn_net *net = relay(SNN_MODEL_IF_CURR_DELTA, -1, 20.0, 1.0); /* no own spikes */
+    struct snn_spike_list in = {0}, out = {0};
+    assert_int_equal(snn_spike_list_push(&in, 40, 0, 0), 0);
+    assert_int_equal(snn_spike_list_push(&in, 20, 0, 0), 0);
+    assert_int_equal(snn_spike_list_push(&in, 20, 0, 0), 0); /* a repeat counts once */
+    snn_spike_list_sort(&in);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(run(net, false, 100, &in, &out, NULL), 0);
+    assert_int_equal(out.n, 4);
+    assert_int_equal(out.step[0], 20);
+    assert_int_equal(out.step[1], 30); /* delay 1 ms = 10 steps */
+    assert_int_equal(out.step[2], 40);
+    assert_int_equal(out.step[3], 50);
+    /* input naming a neuron that is not a source is refused */
+    struct snn_spike_list bad = {0};
+    assert_int_equal(snn_spike_list_push(&bad, 1, 1, 0), 0);
+    struct snn_spike_list none = {0};
+    assert_int_equal(run(net, false, 10, &bad, &none, NULL), SNN_EINVAL);
+    snn_spike_list_free(&bad);
+    snn_spike_list_free(&none);
+    snn_spike_list_free(&in);
+    snn_spike_list_free(&out);
+    snn_net_free(net);
+}
+
+/* A constant current on lif_curr_exp: v after step t is
+ * v_rest + I R (1 - p11^(t+1)); the first step reaching v_thresh is known. */
+static void test_lif_first_spike_is_analytic(void **state)
+{
+    (void)state;
+    double tau_m = 20, cm = 0.25, io = 1.0, v_rest = -65, v_th = -50, h = 0.1;
+    double p11 = exp(-h / tau_m), vinf = io * tau_m / cm; /* 80 mV above rest */
+    int want = -1;
+    for (int t = 0; t < 100000 && want < 0; t++)
+        if (v_rest + vinf * (1 - pow(p11, t + 1)) >= v_th)
+            want = t;
+    for (int fl = 0; fl < 2; fl++) {
+        struct snn_net *net = snn_net_new();
+        net->dt_ms = h;
+        struct snn_pop *p = snn_net_add_pop(net, "n", SNN_MODEL_LIF_CURR_EXP, 1);
+        set(p, "tau_m", tau_m);
+        set(p, "cm", cm);
+        set(p, "i_offset", io);
+        set(p, "v_rest", v_rest);
+        set(p, "v_thresh", v_th);
+        set(p, "tau_refrac", 2.0);
+        p->init[0].c = v_rest;
+        struct snn_spike_list out = {0};
+        assert_int_equal(run(net, fl, 1000, NULL, &out, NULL), 0);
+        assert_true(out.n >= 2);
+        assert_int_equal(out.step[0], want);
+        /* after a spike: 20 steps refractory, then the same climb from v_reset */
+        assert_int_equal(out.step[1], want + 20 + 1 + want);
+        snn_spike_list_free(&out);
+        snn_net_free(net);
+    }
+}
+
+/* Voltage callback for the PSP test: keeps the maximum. */
+static int peak_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double v)
+{
+    double *peak = ctx;
+    if (pop == 1 && v > *peak)
+        *peak = v;
+    return 0;
+}
+
+/* The peak of a current-based PSP:
+ * w/cm * tau_m tau_s/(tau_m - tau_s) * (x^(tau_s/(tau_m-tau_s)) - x^(tau_m/(tau_m-tau_s)))
+ * at x = tau_s/tau_m; sampled at steps, so slightly below it. */
+static void test_psp_peak(void **state)
+{
+    (void)state;
+    double tau_m = 20, tau_s = 5, cm = 0.2, w = 0.1;
+    double x = tau_s / tau_m, r = tau_m - tau_s;
+    double peak = w / cm * tau_m * tau_s / r * (pow(x, tau_s / r) - pow(x, tau_m / r));
+    for (int fl = 0; fl < 2; fl++) {
+        struct snn_net *net = relay(SNN_MODEL_LIF_CURR_EXP, 1.0, w, 0.1);
+        struct snn_pop *p = &net->pops[1];
+        set(p, "tau_m", tau_m);
+        set(p, "cm", cm);
+        set(p, "tau_syn_E", tau_s);
+        set(p, "v_rest", -65);
+        p->init[0].c = -65;
+        p->record = SNN_REC_V;
+        double got = -1e9;
+        struct snn_sim_opts o = {.steps = 1000, .float64 = fl, .ctx = &got, .on_v = peak_v};
+        assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+        double psp = got + 65;
+        if (fabs(psp - peak) > 0.002 * peak)
+            fail_msg("%s PSP peak %.6f mV, analytic %.6f mV", fl ? "float" : "fixed", psp, peak);
+        snn_net_free(net);
+    }
+}
+
+static void test_poisson_rate(void **state)
+{
+    (void)state;
+    struct snn_net *net = snn_net_new();
+    net->dt_ms = 1.0;
+    net->seed = 99;
+    struct snn_pop *p = snn_net_add_pop(net, "noise", SNN_MODEL_SPIKE_SOURCE_POISSON, 1000);
+    set(p, "rate", 50.0);
+    set(p, "start", 100.0);
+    set(p, "duration", 500.0);
+    uint64_t counts[1];
+    struct snn_spike_list out = {0};
+    assert_int_equal(run(net, false, 1000, NULL, &out, counts), 0);
+    /* 500 steps x 1000 neurons at p = 1 - exp(-0.05) */
+    double mean = 500.0 * 1000 * (1 - exp(-0.05)), sd = sqrt(mean * exp(-0.05));
+    assert_true(fabs((double)counts[0] - mean) < 5 * sd);
+    for (uint64_t k = 0; k < out.n; k++)
+        assert_true(out.step[k] >= 100 && out.step[k] < 600);
+    /* float64 mode draws the same numbers */
+    struct snn_spike_list out2 = {0};
+    assert_int_equal(run(net, true, 1000, NULL, &out2, NULL), 0);
+    assert_true(out2.n > 0.99 * out.n && out2.n < 1.01 * out.n);
+    snn_spike_list_free(&out);
+    snn_spike_list_free(&out2);
+    snn_net_free(net);
+}
+
+/* A small recurrent network driven by Poisson noise. */
+static struct snn_net *small_net(uint64_t seed)
+{
+    struct snn_net *net = snn_net_new();
+    net->dt_ms = 0.1;
+    net->seed = seed;
+    struct snn_pop *in = snn_net_add_pop(net, "in", SNN_MODEL_SPIKE_SOURCE_POISSON, 100);
+    set(in, "rate", 100.0);
+    struct snn_pop *e = snn_net_add_pop(net, "e", SNN_MODEL_LIF_CURR_EXP, 400);
+    set(e, "cm", 0.2);
+    set(e, "tau_refrac", 2.0);
+    e->init[0].kind = SNN_VAL_UNIFORM;
+    e->init[0].a = -65;
+    e->init[0].b = -52;
+    e->record = SNN_REC_SPIKES;
+    struct snn_proj *pj = snn_net_add_proj(net, 0, 1);
+    pj->conn.kind = SNN_CONN_FIXED_PROBABILITY;
+    pj->conn.p = 0.2;
+    pj->weight.c = 0.1;
+    pj->delay.c = 1.0;
+    pj = snn_net_add_proj(net, 1, 1);
+    pj->conn.kind = SNN_CONN_FIXED_PROBABILITY;
+    pj->conn.p = 0.05;
+    pj->weight.kind = SNN_VAL_UNIFORM;
+    pj->weight.a = -0.1;
+    pj->weight.b = 0.05;
+    pj->delay.kind = SNN_VAL_UNIFORM;
+    pj->delay.a = 0.1;
+    pj->delay.b = 3.0;
+    pj->receptor = SNN_RECEPTOR_INH;
+    assert_int_equal(snn_ir_verify(net, NULL), 0);
+    return net;
+}
+
+static bool same(const struct snn_spike_list *a, const struct snn_spike_list *b)
+{
+    return a->n == b->n && !memcmp(a->step, b->step, a->n * 4) &&
+           !memcmp(a->pop, b->pop, a->n * 4) && !memcmp(a->neuron, b->neuron, a->n * 4);
+}
+
+static void test_deterministic_and_seeded(void **state)
+{
+    (void)state;
+    struct snn_net *net = small_net(5);
+    struct snn_spike_list a = {0}, b = {0}, c = {0}, fa = {0}, fb = {0};
+    uint64_t ca[2], cf[2];
+    assert_int_equal(run(net, false, 5000, NULL, &a, ca), 0);
+    assert_int_equal(run(net, false, 5000, NULL, &b, NULL), 0);
+    assert_true(a.n > 1000);
+    assert_true(same(&a, &b));
+    assert_int_equal(run(net, true, 5000, NULL, &fa, cf), 0);
+    assert_int_equal(run(net, true, 5000, NULL, &fb, NULL), 0);
+    assert_true(same(&fa, &fb));
+    /* quantization changes little: the recurrent population's rate */
+    double rel = fabs((double)ca[1] - (double)cf[1]) / (double)cf[1];
+    if (rel > 0.03)
+        fail_msg("fixed %llu vs float %llu spikes", (unsigned long long)ca[1],
+                 (unsigned long long)cf[1]);
+    net->seed = 6;
+    assert_int_equal(run(net, false, 5000, NULL, &c, NULL), 0);
+    assert_false(same(&a, &c));
+    snn_spike_list_free(&a);
+    snn_spike_list_free(&b);
+    snn_spike_list_free(&c);
+    snn_spike_list_free(&fa);
+    snn_spike_list_free(&fb);
+    snn_net_free(net);
+}
+
+/* Threads change nothing: every thread count gives the same spikes, in
+ * fixed point and in float64 (whose sums keep their order). */
+static void test_threads_change_nothing(void **state)
+{
+    (void)state;
+    struct snn_net *net = small_net(11);
+    for (int fl = 0; fl < 2; fl++) {
+        struct snn_spike_list ref = {0};
+        struct snn_sim_opts o = {.steps = 3000, .float64 = fl, .threads = 1, .ctx = &ref,
+                                 .on_spikes = collect, .all_spikes = true};
+        struct snn_sim_stats st = {0};
+        assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+        assert_int_equal(st.threads, 1);
+        assert_true(ref.n > 500);
+        for (unsigned t = 2; t <= 5; t++) {
+            struct snn_spike_list got = {0};
+            o.threads = t;
+            o.ctx = &got;
+            assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+            assert_int_equal(st.threads, t);
+            if (!same(&ref, &got))
+                fail_msg("%u threads (%s) differ from one", t, fl ? "float64" : "fixed");
+            snn_spike_list_free(&got);
+        }
+        snn_spike_list_free(&ref);
+    }
+    snn_net_free(net);
+}
+
+static void test_events_are_counted(void **state)
+{
+    (void)state;
+    struct snn_net *net = relay(SNN_MODEL_IF_CURR_DELTA, 0.5, 1.0, 0.1);
+    struct snn_sim_stats st = {0};
+    struct snn_sim_opts o = {.steps = 50};
+    assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+    assert_int_equal(st.synapses, 1);
+    assert_int_equal(st.syn_events, 1);
+    assert_int_equal(st.steps, 50);
+    snn_net_free(net);
+}
+
+static void test_too_big_is_an_error(void **state)
+{
+    (void)state;
+    struct snn_net *net = snn_net_new();
+    snn_net_add_pop(net, "a", SNN_MODEL_LIF_CURR_EXP, 2000000000u);
+    struct snn_proj *pj = snn_net_add_proj(net, 0, 0);
+    pj->weight.c = 0.1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct snn_diag *d = snn_diag_new(f);
+    struct snn_sim_opts o = {.steps = 1};
+    assert_int_equal(snn_sim_run(net, &o, d, NULL), SNN_ETOOBIG);
+    snn_diag_free(d);
+    fclose(f);
+    assert_non_null(strstr(text, "GiB"));
+    free(text);
+    snn_net_free(net);
+}
+
+static void test_allocation_failures_are_clean(void **state)
+{
+    (void)state;
+    struct snn_net *net = small_net(1);
+    struct snn_spike_list ref = {0};
+    assert_int_equal(run(net, false, 20, NULL, &ref, NULL), 0);
+    int ok = 0;
+    for (long n = 0; n < 400; n++) {
+        struct snn_spike_list out = {0};
+        snn_alloc_fail_after(n);
+        int err = run(net, false, 20, NULL, &out, NULL);
+        snn_alloc_fail_after(-1);
+        if (err == 0) {
+            assert_true(same(&ref, &out));
+            ok++;
+        } else {
+            assert_int_equal(err, SNN_ENOMEM);
+        }
+        snn_spike_list_free(&out);
+    }
+    assert_true(ok > 0);
+    snn_spike_list_free(&ref);
+    snn_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_delay_is_exact),
+        cmocka_unit_test(test_input_spikes_drive_sources),
+        cmocka_unit_test(test_lif_first_spike_is_analytic),
+        cmocka_unit_test(test_psp_peak),
+        cmocka_unit_test(test_poisson_rate),
+        cmocka_unit_test(test_deterministic_and_seeded),
+        cmocka_unit_test(test_threads_change_nothing),
+        cmocka_unit_test(test_events_are_counted),
+        cmocka_unit_test(test_too_big_is_an_error),
+        cmocka_unit_test(test_allocation_failures_are_clean),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
