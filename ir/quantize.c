@@ -259,13 +259,17 @@ static void choose_weight_units(struct q *q)
                 return;
             }
             qp->w_max[r] = (int32_t)w_max;
-            qp->w_lsb[r] = bound > 0 ? bound / (double)w_max : 1.0;
+            /* No weight can arrive: a unit of 0 makes every coefficient of the
+             * receptor 0 instead of an arbitrary, possibly unrepresentable one. */
+            qp->w_lsb[r] = bound > 0 ? bound / (double)w_max : 0.0;
         }
     }
 }
 
 int32_t snn_quantize_weight(const struct snn_qpop *qp, enum snn_receptor r, double w)
 {
+    if (qp->w_lsb[r] == 0)
+        return 0; /* only zero weights reach a receptor whose bound is 0 */
     double x = w / qp->w_lsb[r];
     double m = qp->w_max[r];
     if (!(x < m))
@@ -346,6 +350,53 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
 #define PUT_Q16(T, field, what, unit, x) \
     put_q16(q, name, what, unit, x, n, arr, sizeof(T), offsetof(T, field))
 
+/*
+ * Where the three leaky models keep their common fields: k_in[r] is the
+ * synaptic coefficient of receptor r (p21 for currents, kg for
+ * conductances, k_in for delta synapses), p11 the leak (k_leak for the
+ * Euler-integrated conductance model).
+ */
+struct lif_layout {
+    size_t size, v_rest, v_reset, v_thresh, v_off, refrac, p11, k_in[2], p22[2];
+};
+
+#define LIF_COMMON(T) sizeof(T), offsetof(T, v_rest), offsetof(T, v_reset), \
+    offsetof(T, v_thresh), offsetof(T, v_off), offsetof(T, refrac_steps)
+
+static const struct lif_layout lif_layouts[] = {
+    [SNN_MODEL_LIF_CURR_EXP] = {LIF_COMMON(struct fx_lif_curr_exp),
+                                offsetof(struct fx_lif_curr_exp, p11),
+                                {offsetof(struct fx_lif_curr_exp, p21e),
+                                 offsetof(struct fx_lif_curr_exp, p21i)},
+                                {offsetof(struct fx_lif_curr_exp, p22e),
+                                 offsetof(struct fx_lif_curr_exp, p22i)}},
+    [SNN_MODEL_LIF_COND_EXP] = {LIF_COMMON(struct fx_lif_cond_exp),
+                                offsetof(struct fx_lif_cond_exp, k_leak),
+                                {offsetof(struct fx_lif_cond_exp, kg_e),
+                                 offsetof(struct fx_lif_cond_exp, kg_i)},
+                                {offsetof(struct fx_lif_cond_exp, p22e),
+                                 offsetof(struct fx_lif_cond_exp, p22i)}},
+    [SNN_MODEL_IF_CURR_DELTA] = {LIF_COMMON(struct fx_if_curr_delta),
+                                 offsetof(struct fx_if_curr_delta, p11),
+                                 {offsetof(struct fx_if_curr_delta, k_in_e),
+                                  offsetof(struct fx_if_curr_delta, k_in_i)},
+                                 {0, 0}},
+};
+
+/* Delta synapses: a weight LSB as a Q15.16 voltage, per receptor. */
+static void put_k_in(struct q *q, const char *name, const struct snn_qpop *qp, void *arr,
+                     size_t stride, size_t off_e, size_t off_i)
+{
+    uint32_t n = qp->size;
+    static const char *const what[2] = {"k_in_e (weight LSB in Q16 mV)",
+                                        "k_in_i (weight LSB in Q16 mV)"};
+    for (int r = 0; r < 2; r++) {
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = ldexp(qp->w_lsb[r], FX_V_FRAC_BITS);
+        put_mults(q, name, what[r], q->tmp, n, arr, stride, r ? off_i : off_e);
+    }
+}
+
 static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
 {
     const struct snn_net *net = q->net;
@@ -365,79 +416,48 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
     case SNN_MODEL_LIF_CURR_EXP:
     case SNN_MODEL_LIF_COND_EXP:
     case SNN_MODEL_IF_CURR_DELTA: {
+        const struct lif_layout *L = &lif_layouts[pop->model];
+        void *arr = qp->lif_curr_exp ? (void *)qp->lif_curr_exp
+                  : qp->lif_cond_exp ? (void *)qp->lif_cond_exp : (void *)qp->if_curr_delta;
         bool cond = pop->model == SNN_MODEL_LIF_COND_EXP;
-        bool delta = pop->model == SNN_MODEL_IF_CURR_DELTA;
-        void *arr = cond ? (void *)qp->lif_cond_exp : delta ? (void *)qp->if_curr_delta : (void *)qp->lif_curr_exp;
-        size_t stride = cond ? sizeof(struct fx_lif_cond_exp) : delta ? sizeof(struct fx_if_curr_delta) : sizeof(struct fx_lif_curr_exp);
-        size_t o_rest = cond ? offsetof(struct fx_lif_cond_exp, v_rest) : delta ? offsetof(struct fx_if_curr_delta, v_rest) : offsetof(struct fx_lif_curr_exp, v_rest);
-        size_t o_reset = cond ? offsetof(struct fx_lif_cond_exp, v_reset) : delta ? offsetof(struct fx_if_curr_delta, v_reset) : offsetof(struct fx_lif_curr_exp, v_reset);
-        size_t o_thr = cond ? offsetof(struct fx_lif_cond_exp, v_thresh) : delta ? offsetof(struct fx_if_curr_delta, v_thresh) : offsetof(struct fx_lif_curr_exp, v_thresh);
-        size_t o_off = cond ? offsetof(struct fx_lif_cond_exp, v_off) : delta ? offsetof(struct fx_if_curr_delta, v_off) : offsetof(struct fx_lif_curr_exp, v_off);
-        size_t o_ref = cond ? offsetof(struct fx_lif_cond_exp, refrac_steps) : delta ? offsetof(struct fx_if_curr_delta, refrac_steps) : offsetof(struct fx_lif_curr_exp, refrac_steps);
-        put_q16(q, name, "v_rest", "mV", col(q, p, "v_rest"), n, arr, stride, o_rest);
-        put_q16(q, name, "v_reset", "mV", col(q, p, "v_reset"), n, arr, stride, o_reset);
-        put_q16(q, name, "v_thresh", "mV", col(q, p, "v_thresh"), n, arr, stride, o_thr);
-        put_steps(q, name, "tau_refrac (whole steps)", col(q, p, "tau_refrac"), n, arr, stride, o_ref);
-        /* tau_m, cm, i_offset */
+        put_q16(q, name, "v_rest", "mV", col(q, p, "v_rest"), n, arr, L->size, L->v_rest);
+        put_q16(q, name, "v_reset", "mV", col(q, p, "v_reset"), n, arr, L->size, L->v_reset);
+        put_q16(q, name, "v_thresh", "mV", col(q, p, "v_thresh"), n, arr, L->size, L->v_thresh);
+        put_steps(q, name, "tau_refrac (whole steps)", col(q, p, "tau_refrac"), n, arr, L->size,
+                  L->refrac);
         memcpy(c->a, col(q, p, "tau_m"), n * sizeof(double));
         memcpy(c->b, col(q, p, "cm"), n * sizeof(double));
         memcpy(c->c, col(q, p, "i_offset"), n * sizeof(double));
         for (uint32_t i = 0; i < n; i++)
             q->tmp[i] = cond ? snn__coef_cond_v_off(h, c->b[i], c->c[i])
                              : snn__coef_v_off(h, c->a[i], c->b[i], c->c[i]);
-        put_q16(q, name, "v_off (i_offset per step)", "mV", q->tmp, n, arr, stride, o_off);
-        if (cond) {
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = h / c->a[i];
-            PUT_MULT(struct fx_lif_cond_exp, k_leak, "k_leak = dt/tau_m", q->tmp);
-        } else {
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = snn_det_exp(-h / c->a[i]);
-            if (delta)
-                PUT_MULT(struct fx_if_curr_delta, p11, "p11 = exp(-dt/tau_m)", q->tmp);
-            else
-                PUT_MULT(struct fx_lif_curr_exp, p11, "p11 = exp(-dt/tau_m)", q->tmp);
-        }
+        put_q16(q, name, "v_off (i_offset per step)", "mV", q->tmp, n, arr, L->size, L->v_off);
+        for (uint32_t i = 0; i < n; i++)
+            q->tmp[i] = cond ? h / c->a[i] : snn_det_exp(-h / c->a[i]);
+        put_mults(q, name, cond ? "k_leak = dt/tau_m" : "p11 = exp(-dt/tau_m)", q->tmp, n, arr,
+                  L->size, L->p11);
         put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->lif0,
                 sizeof *qp->lif0, offsetof(struct fx_lif_state, v));
-        if (delta) {
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = ldexp(qp->w_lsb[0], FX_V_FRAC_BITS);
-            PUT_MULT(struct fx_if_curr_delta, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = ldexp(qp->w_lsb[1], FX_V_FRAC_BITS);
-            PUT_MULT(struct fx_if_curr_delta, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
+        if (!cond && !qp->lif_curr_exp) { /* if_curr_delta */
+            put_k_in(q, name, qp, arr, L->size, L->k_in[0], L->k_in[1]);
             break;
         }
         static const char *const tau_name[2] = {"tau_syn_E", "tau_syn_I"};
+        static const char *const k_what[2][2] = {
+            {"p21e (exc. current LSB -> Q16 mV)", "p21i (inh. current LSB -> Q16 mV)"},
+            {"kg_e = lsb*dt/cm (Q1.30)", "kg_i = lsb*dt/cm (Q1.30)"}};
+        static const char *const p22_what[2] = {"p22e = exp(-dt/tau_syn_E)",
+                                                "p22i = exp(-dt/tau_syn_I)"};
         for (int r = 0; r < 2; r++) {
             const double *ts = col(q, p, tau_name[r]);
-            if (cond) {
-                for (uint32_t i = 0; i < n; i++)
-                    c->c[i] = ldexp(qp->w_lsb[r] * h / c->b[i], FX_COND_GAMMA_SHIFT);
-                if (r == 0)
-                    PUT_MULT(struct fx_lif_cond_exp, kg_e, "kg_e = lsb*dt/cm (Q1.30)", c->c);
-                else
-                    PUT_MULT(struct fx_lif_cond_exp, kg_i, "kg_i = lsb*dt/cm (Q1.30)", c->c);
-            } else {
-                for (uint32_t i = 0; i < n; i++)
-                    c->c[i] = ldexp(snn__coef_p21(h, c->a[i], c->b[i], ts[i]) * qp->w_lsb[r],
-                                    FX_V_FRAC_BITS);
-                if (r == 0)
-                    PUT_MULT(struct fx_lif_curr_exp, p21e, "p21e (exc. current LSB -> Q16 mV)", c->c);
-                else
-                    PUT_MULT(struct fx_lif_curr_exp, p21i, "p21i (inh. current LSB -> Q16 mV)", c->c);
-            }
+            for (uint32_t i = 0; i < n; i++)
+                c->c[i] = cond ? ldexp(qp->w_lsb[r] * h / c->b[i], FX_COND_GAMMA_SHIFT)
+                               : ldexp(snn__coef_p21(h, c->a[i], c->b[i], ts[i]) * qp->w_lsb[r],
+                                       FX_V_FRAC_BITS);
+            put_mults(q, name, k_what[cond][r], c->c, n, arr, L->size, L->k_in[r]);
             for (uint32_t i = 0; i < n; i++)
                 q->tmp[i] = snn_det_exp(-h / ts[i]);
-            if (cond && r == 0)
-                PUT_MULT(struct fx_lif_cond_exp, p22e, "p22e = exp(-dt/tau_syn_E)", q->tmp);
-            else if (cond)
-                PUT_MULT(struct fx_lif_cond_exp, p22i, "p22i = exp(-dt/tau_syn_I)", q->tmp);
-            else if (r == 0)
-                PUT_MULT(struct fx_lif_curr_exp, p22e, "p22e = exp(-dt/tau_syn_E)", q->tmp);
-            else
-                PUT_MULT(struct fx_lif_curr_exp, p22i, "p22i = exp(-dt/tau_syn_I)", q->tmp);
+            put_mults(q, name, p22_what[r], q->tmp, n, arr, L->size, L->p22[r]);
         }
         if (cond) {
             PUT_Q16(struct fx_lif_cond_exp, e_rev_e, "e_rev_E", "mV", col(q, p, "e_rev_E"));
@@ -472,14 +492,7 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         PUT_Q16(T, c, "c", "mV", col(q, p, "c"));
         PUT_Q16(T, d, "d", "mV/ms", col(q, p, "d"));
         PUT_Q16(T, v_thresh, "v_thresh", "mV", col(q, p, "v_thresh"));
-        for (int r = 0; r < 2; r++) {
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = ldexp(qp->w_lsb[r], FX_V_FRAC_BITS);
-            if (r == 0)
-                PUT_MULT(T, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
-            else
-                PUT_MULT(T, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
-        }
+        put_k_in(q, name, qp, arr, sizeof(T), offsetof(T, k_in_e), offsetof(T, k_in_i));
         put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->izh0,
                 sizeof *qp->izh0, offsetof(struct fx_izh_state, v));
         put_q16(q, name, "initial u", "mV/ms", col_init(q, p, "u"), n, qp->izh0,
@@ -492,14 +505,7 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         PUT_Q16(T, v_thresh, "v_thresh", "mV", col(q, p, "v_thresh"));
         PUT_Q16(T, v_reset, "v_reset", "mV", col(q, p, "v_reset"));
         PUT_Q16(T, bias, "bias", "mV", col(q, p, "bias"));
-        for (int r = 0; r < 2; r++) {
-            for (uint32_t i = 0; i < n; i++)
-                q->tmp[i] = ldexp(qp->w_lsb[r], FX_V_FRAC_BITS);
-            if (r == 0)
-                PUT_MULT(T, k_in_e, "k_in_e (weight LSB in Q16 mV)", q->tmp);
-            else
-                PUT_MULT(T, k_in_i, "k_in_i (weight LSB in Q16 mV)", q->tmp);
-        }
+        put_k_in(q, name, qp, arr, sizeof(T), offsetof(T, k_in_e), offsetof(T, k_in_i));
         for (uint32_t i = 0; i < n; i++)
             qp->if_[i].reset_subtract = pop->reset == SNN_RESET_SUBTRACT;
         put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->if0,

@@ -43,9 +43,11 @@ expect 2 "bad --seed" -- "$snnc" sim --seed x "$src/examples/cuba.yaml"
 expect 1 "unreadable file" -- "$snnc" check "$tmp/nonexistent.yaml"
 has "$tmp/err" "cannot read" "unreadable file message"
 
-# Every example checks.
-for f in "$src"/examples/*.yaml; do
-  expect 0 "check $(basename "$f")" -- "$snnc" check "$f"
+# Every example and golden input checks, and runs.
+for f in "$src"/examples/*.yaml "$src"/tests/golden/*.yaml; do
+  expect 0 "check $(basename "$f")" -- "$snnc" check --quant "$f"
+  expect 0 "sim $(basename "$f")" -- "$snnc" sim -q --steps 200 "$f"
+  expect 0 "sim --float $(basename "$f")" -- "$snnc" sim -q --float --steps 200 "$f"
 done
 expect 0 "check --quant" -- "$snnc" check --quant "$src/examples/cuba.yaml"
 has "$tmp/out" "p11 = exp" "quantization report lists coefficients"
