@@ -1,5 +1,5 @@
 /*
- * ir/kernels.c: population steps for shared parameters (see ir/kernels.h).
+ * ir/kernels.c: population steps for shared parameters (see ir/kernels_int.h).
  *
  * The arithmetic is that of abi/fixed.h restated on 64-bit lanes: a
  * signed 32x32 product, the rounding term, an arithmetic shift, one
@@ -7,7 +7,7 @@
  * kernel has a portable scalar form and, on x86-64, an AVX-512 form of
  * eight neurons a step, chosen at run time when the processor has it.
  */
-#include "ir/kernels.h"
+#include "ir/kernels_int.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>

@@ -14,6 +14,7 @@
  * one shift per population.
  */
 #include "ir/quant.h"
+#include "ir/coef_int.h" /* the coefficients, shared with the float64 simulator */
 #include "ir/detmath.h"
 #include "ir/expand.h"
 #include "support/arena.h"
@@ -340,10 +341,6 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
     }
     return p && s ? 0 : SNN_ENOMEM;
 }
-
-/* The real-valued coefficients of the models, shared with the float64
- * simulator (ir/sim.c) so both use the same numbers. */
-#include "ir/coef.h"
 
 #define PUT_MULT(T, field, what, x) \
     put_mults(q, name, what, x, n, arr, sizeof(T), offsetof(T, field))

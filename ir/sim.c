@@ -18,9 +18,9 @@
 #define _DEFAULT_SOURCE /* syscall() for the futex of the step barrier */
 #include "ir/sim.h"
 #include "abi/neuron.h"
-#include "ir/coef.h"
+#include "ir/coef_int.h"
 #include "ir/expand.h"
-#include "ir/kernels.h"
+#include "ir/kernels_int.h"
 #include "ir/quant.h"
 #include "support/arena.h"
 #include "support/err.h"

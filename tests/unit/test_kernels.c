@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "abi/neuron.h"
-#include "ir/kernels.h"
+#include "ir/kernels_int.h"
 
 #define N 203 /* not a multiple of 8: the vector loop's tail runs too */
 

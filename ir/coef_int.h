@@ -1,13 +1,13 @@
 /*
- * ir/coef.h: the real-valued coefficients of the neuron models.
+ * ir/coef_int.h: the real-valued coefficients of the neuron models.
  *
  * One definition used twice: the quantize pass rounds them to fixed point
  * and the float64 simulator uses them as they are, so the two modes differ
  * only by quantization.  Formulas and derivations: docs/numerics.md.
  * Private to ir/.
  */
-#ifndef SNN_IR_COEF_H
-#define SNN_IR_COEF_H
+#ifndef SNN_IR_COEF_INT_H
+#define SNN_IR_COEF_INT_H
 
 #include "ir/detmath.h"
 

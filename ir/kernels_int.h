@@ -1,5 +1,5 @@
 /*
- * ir/kernels.h: vector kernels of the reference simulator (private to ir/).
+ * ir/kernels_int.h: vector kernels of the reference simulator (private to ir/).
  *
  * For a population whose neurons all share one parameter set (the common
  * case: constant parameters) the simulator keeps state as arrays and steps
@@ -12,8 +12,8 @@
  * A kernel steps neurons [lo, hi), writes the indices of those that fired
  * to fired[] in ascending order and returns how many.
  */
-#ifndef SNN_IR_KERNELS_H
-#define SNN_IR_KERNELS_H
+#ifndef SNN_IR_KERNELS_INT_H
+#define SNN_IR_KERNELS_INT_H
 
 #include <stdint.h>
 
