@@ -221,6 +221,7 @@ struct rt_proj {
     int32_t *wq;             /* fixed: weight in LSBs */
     double *wf;              /* float64: weight in internal units */
     uint8_t *delay;          /* steps */
+    uint32_t same_delay;     /* the delay of every synapse, or 0 when they differ */
 };
 
 struct rt_pop {
@@ -367,6 +368,10 @@ static int build_proj(struct sim *s, uint32_t j, uint32_t *max_delay)
     }
     for (uint32_t i = 0; i < npre; i++)
         row[i + 1] += row[i];
+    rp->same_delay = syn.n ? rp->delay[0] : 1;
+    for (uint64_t k = 1; k < syn.n && rp->same_delay; k++)
+        if (rp->delay[k] != rp->same_delay)
+            rp->same_delay = 0;
     /* Split each row at the post population's thread boundaries. */
     const uint32_t *bound = s->pops[pj->post].lo;
     for (uint32_t i = 0; i < npre; i++) {
@@ -523,14 +528,9 @@ static int build_schedules(struct sim *s)
     return 0;
 }
 
-/* Does every neuron of the population share the first one's parameters,
- * in a form the kernels take? */
-static bool shares_params(const void *par, size_t size, uint32_t n, const struct fx_mult *k,
-                          unsigned nk)
+/* Does every neuron of the population share the first one's parameters? */
+static bool shared(const void *par, size_t size, uint32_t n)
 {
-    for (unsigned j = 0; j < nk; j++)
-        if (!snn__soa_eligible(k[j]))
-            return false;
     for (uint32_t i = 1; i < n; i++)
         if (memcmp((const char *)par + i * size, par, size))
             return false;
@@ -540,21 +540,18 @@ static bool shares_params(const void *par, size_t size, uint32_t n, const struct
 static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp)
 {
     uint32_t n = rp->n;
-    if (rp->model == SNN_MODEL_LIF_CURR_EXP) {
-        const struct fx_lif_curr_exp *p = qp->lif_curr_exp;
-        struct fx_mult k[] = {p->p11, p->p21e, p->p21i, p->p22e, p->p22i};
-        rp->soa = shares_params(p, sizeof *p, n, k, 5);
-    } else if (rp->model == SNN_MODEL_LIF_COND_EXP) {
-        const struct fx_lif_cond_exp *p = qp->lif_cond_exp;
-        struct fx_mult k[] = {p->k_leak, p->kg_e, p->kg_i, p->p22e, p->p22i};
-        rp->soa = shares_params(p, sizeof *p, n, k, 5);
-    }
+    if (rp->model == SNN_MODEL_LIF_CURR_EXP)
+        rp->soa = snn__soa_curr_ok(qp->lif_curr_exp) &&
+                  shared(qp->lif_curr_exp, sizeof *qp->lif_curr_exp, n);
+    else if (rp->model == SNN_MODEL_LIF_COND_EXP)
+        rp->soa = snn__soa_cond_ok(qp->lif_cond_exp) &&
+                  shared(qp->lif_cond_exp, sizeof *qp->lif_cond_exp, n);
     if (!rp->soa)
         return 0;
-    rp->lif.v = snn_arena_array(s->arena, n, sizeof(int32_t));
-    rp->lif.xe = snn_arena_array(s->arena, n, sizeof(int32_t));
-    rp->lif.xi = snn_arena_array(s->arena, n, sizeof(int32_t));
-    rp->lif.refrac = snn_arena_array(s->arena, n, sizeof(uint32_t));
+    rp->lif.v = snn_arena_array(s->arena, n, sizeof(int64_t));
+    rp->lif.xe = snn_arena_array(s->arena, n, sizeof(int64_t));
+    rp->lif.xi = snn_arena_array(s->arena, n, sizeof(int64_t));
+    rp->lif.refrac = snn_arena_array(s->arena, n, sizeof(int64_t));
     if (!rp->lif.v || !rp->lif.xe || !rp->lif.xi || !rp->lif.refrac)
         return SNN_ENOMEM;
     const struct fx_lif_state *st = rp->state;
@@ -709,12 +706,10 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     int32_t *ie = rp->ring + slot, *ii = ie + n;
     const struct snn_qpop *qp = &s->q->pops[p];
     if (rp->soa) {
-        if (rp->model == SNN_MODEL_LIF_CURR_EXP)
+        if (rp->model == SNN_MODEL_LIF_CURR_EXP) /* the kernels clear the words they read */
             nf = snn__lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, rp->lif, ie, ii, fired);
         else
             nf = snn__lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, rp->lif, ie, ii, fired);
-        memset(ie + lo, 0, (hi - lo) * sizeof *ie);
-        memset(ii + lo, 0, (hi - lo) * sizeof *ii);
         rp->tcount[t & 1][k] = nf;
         return;
     }
@@ -783,6 +778,36 @@ static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
     return ldexp((double)v, -FX_V_FRAC_BITS);
 }
 
+/* Adds the synapses [lo, hi) of a row to the ring: integer words wrap
+ * (fx_acc), float words add in row order. */
+static void add_row_fixed(const struct rt_proj *pj, int32_t *restrict ring, size_t stride,
+                          uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
+{
+    const uint32_t *restrict tgt = pj->tgt;
+    const int32_t *restrict w = pj->wq;
+    if (pj->same_delay) {
+        uint32_t *restrict slot = (uint32_t *)ring + ((t + pj->same_delay) & mask) * stride;
+        for (uint64_t q = lo; q < hi; q++)
+            slot[tgt[q]] += (uint32_t)w[q];
+        return;
+    }
+    const uint8_t *restrict delay = pj->delay;
+    for (uint64_t q = lo; q < hi; q++) {
+        int32_t *cell = ring + ((t + delay[q]) & mask) * stride + tgt[q];
+        *cell = fx_acc(*cell, w[q]);
+    }
+}
+
+static void add_row_float(const struct rt_proj *pj, double *restrict ring, size_t stride,
+                          uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
+{
+    const uint32_t *restrict tgt = pj->tgt;
+    const double *restrict w = pj->wf;
+    const uint8_t *restrict delay = pj->delay;
+    for (uint64_t q = lo; q < hi; q++)
+        ring[((t + delay[q]) & mask) * stride + tgt[q]] += w[q];
+}
+
 /* Thread k delivers step t's spikes of population p into its own post
  * neurons: for every spike (in population order, then neuron order), the
  * part of the row that lands in its range. */
@@ -800,19 +825,11 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             uint32_t nf = rp->tcount[t & 1][j];
             for (uint32_t f = 0; f < nf; f++) {
                 const uint64_t *seg = pj->seg + (size_t)fired[f] * (T + 1) + k;
-                uint64_t lo = seg[0], hi = seg[1];
-                events += hi - lo;
-                if (pj->wq) {
-                    int32_t *ring = post->ring + base;
-                    for (uint64_t q = lo; q < hi; q++) {
-                        int32_t *cell = ring + ((t + pj->delay[q]) & s->mask) * stride + pj->tgt[q];
-                        *cell = fx_acc(*cell, pj->wq[q]);
-                    }
-                } else {
-                    double *ring = post->ringf + base;
-                    for (uint64_t q = lo; q < hi; q++)
-                        ring[((t + pj->delay[q]) & s->mask) * stride + pj->tgt[q]] += pj->wf[q];
-                }
+                events += seg[1] - seg[0];
+                if (pj->wq)
+                    add_row_fixed(pj, post->ring + base, stride, s->mask, t, seg[0], seg[1]);
+                else
+                    add_row_float(pj, post->ringf + base, stride, s->mask, t, seg[0], seg[1]);
             }
         }
     }
@@ -837,7 +854,7 @@ static void barrier(struct sim *s)
         return;
     }
     for (unsigned spin = 0; atomic_load(&s->bar_gen) == gen; spin++) {
-        if (spin < 20000)
+        if (spin < 4000)
             continue;
 #ifdef __linux__
         atomic_fetch_add(&s->bar_sleepers, 1);

@@ -32,6 +32,13 @@ static struct fx_mult coef(int lo_shift)
                             lo_shift + (int32_t)(next() % 20)};
 }
 
+/* A decay factor in [0, 1], as valid parameters give. */
+static struct fx_mult decay(void)
+{
+    int32_t s = 20 + (int32_t)(next() % 11);
+    return (struct fx_mult){(int32_t)(next() % ((1u << s) + 1)), s};
+}
+
 static int32_t input(int wide)
 {
     switch (next() % 8) {
@@ -48,8 +55,8 @@ static void run_curr(int scalar)
         struct fx_lif_curr_exp p = {
             .v_rest = -65 * FX_ONE_MV + (int32_t)(next() % 65536),
             .v_reset = -70 * FX_ONE_MV, .v_thresh = -50 * FX_ONE_MV - (int32_t)(next() % 100000),
-            .v_off = (int32_t)(next() % 20000), .p11 = coef(20), .p21e = coef(14),
-            .p21i = coef(14), .p22e = coef(20), .p22i = coef(20),
+            .v_off = (int32_t)(next() % 20000), .p11 = decay(), .p21e = coef(14),
+            .p21i = coef(14), .p22e = decay(), .p22i = decay(),
             .refrac_steps = next() % 30,
         };
         if (trial == 0) { /* extremes: saturation everywhere */
@@ -57,22 +64,29 @@ static void run_curr(int scalar)
             p.v_off = INT32_MAX;
             p.v_rest = INT32_MIN;
         }
+        assert_true(snn__soa_curr_ok(&p));
         struct fx_lif_state ref[N];
-        int32_t v[N], xe[N], xi[N], ie[N], ii[N];
-        uint32_t refrac[N], fired[N];
+        int64_t v[N], xe[N], xi[N], refrac[N];
+        int32_t ie[N], ii[N], ie0[N], ii0[N];
+        uint32_t fired[N];
         for (int i = 0; i < N; i++) {
             ref[i] = (struct fx_lif_state){(int32_t)next(), (int32_t)next() >> (next() % 32),
                                            (int32_t)next() >> (next() % 32), next() % 3};
+            if (trial == 1) /* the extremes of the state */
+                ref[i].v = i % 2 ? INT32_MIN : INT32_MAX, ref[i].xe = INT32_MIN,
+                ref[i].xi = INT32_MAX;
             v[i] = ref[i].v, xe[i] = ref[i].xe, xi[i] = ref[i].xi, refrac[i] = ref[i].refrac;
         }
         struct snn__lif_soa s = {v, xe, xi, refrac};
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
-                ie[i] = input(trial < 4), ii[i] = -input(trial < 4);
+                ie0[i] = ie[i] = input(trial < 4), ii0[i] = ii[i] = -input(trial < 4);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
             uint32_t nf = snn__lif_curr_exp_soa(&p, lo, hi, s, ie, ii, fired), k = 0;
             for (uint32_t i = lo; i < hi; i++) {
-                int f = fx_lif_curr_exp_step(&p, &ref[i], ie[i], ii[i]);
+                int f = fx_lif_curr_exp_step(&p, &ref[i], ie0[i], ii0[i]);
+                if (ie[i] || ii[i])
+                    fail_msg("input word %u not consumed", i);
                 if (f) {
                     assert_true(k < nf);
                     assert_int_equal(fired[k++], i);
@@ -95,16 +109,18 @@ static void run_cond(int scalar)
             .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
             .v_thresh = -50 * FX_ONE_MV + (int32_t)(next() % 100000),
             .e_rev_e = 0, .e_rev_i = -80 * FX_ONE_MV, .v_off = (int32_t)(next() % 20000),
-            .k_leak = coef(30), .kg_e = coef(10), .kg_i = coef(10), .p22e = coef(20),
-            .p22i = coef(20), .refrac_steps = next() % 50,
+            .k_leak = coef(30), .kg_e = coef(10), .kg_i = coef(10), .p22e = decay(),
+            .p22i = decay(), .refrac_steps = next() % 50,
         };
         if (trial == 0) {
             p.kg_e = (struct fx_mult){INT32_MAX, 1};
             p.e_rev_e = INT32_MAX;
         }
+        assert_true(snn__soa_cond_ok(&p));
         struct fx_lif_state ref[N];
-        int32_t v[N], xe[N], xi[N], ie[N], ii[N];
-        uint32_t refrac[N], fired[N];
+        int64_t v[N], xe[N], xi[N], refrac[N];
+        int32_t ie[N], ii[N], ie0[N], ii0[N];
+        uint32_t fired[N];
         for (int i = 0; i < N; i++) {
             ref[i] = (struct fx_lif_state){-55 * FX_ONE_MV + (int32_t)(next() % 600000),
                                            (int32_t)(next() % 100000),
@@ -114,10 +130,13 @@ static void run_cond(int scalar)
         struct snn__lif_soa s = {v, xe, xi, refrac};
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
-                ie[i] = input(trial < 4) & 0x7fffffff, ii[i] = input(trial < 4) & 0x7fffffff;
+                ie0[i] = ie[i] = input(trial < 4) & 0x7fffffff,
+                ii0[i] = ii[i] = input(trial < 4) & 0x7fffffff;
             uint32_t nf = snn__lif_cond_exp_soa(&p, 0, N, s, ie, ii, fired), k = 0;
             for (uint32_t i = 0; i < N; i++) {
-                if (fx_lif_cond_exp_step(&p, &ref[i], ie[i], ii[i])) {
+                if (ie[i] || ii[i])
+                    fail_msg("input word %u not consumed", i);
+                if (fx_lif_cond_exp_step(&p, &ref[i], ie0[i], ii0[i])) {
                     assert_true(k < nf);
                     assert_int_equal(fired[k++], i);
                 }
@@ -139,9 +158,21 @@ static void test_cond_scalar(void **state) { (void)state; run_cond(1); }
 static void test_eligibility(void **state)
 {
     (void)state;
-    assert_true(snn__soa_eligible((struct fx_mult){5, 3}));
-    assert_true(snn__soa_eligible((struct fx_mult){0, 0}));
-    assert_false(snn__soa_eligible((struct fx_mult){5, 0}));
+    struct fx_lif_curr_exp p = {.p11 = {1 << 29, 30}, .p21e = {5, 3}, .p21i = {0, 0},
+                                .p22e = {1 << 30, 30}, .p22i = {0, 1}};
+    assert_true(snn__soa_curr_ok(&p));
+    p.p21e = (struct fx_mult){5, 0}; /* a shift of 0 with a nonzero multiplier */
+    assert_false(snn__soa_curr_ok(&p));
+    p.p21e = (struct fx_mult){5, 3};
+    p.p22e = (struct fx_mult){(1 << 30) + 1, 30}; /* a decay above 1 */
+    assert_false(snn__soa_curr_ok(&p));
+    p.p22e = (struct fx_mult){-1, 30}; /* a negative decay */
+    assert_false(snn__soa_curr_ok(&p));
+    struct fx_lif_cond_exp c = {.k_leak = {3, 2}, .kg_e = {1, 1}, .kg_i = {1, 1},
+                                .p22e = {1, 1}, .p22i = {2, 1}};
+    assert_true(snn__soa_cond_ok(&c));
+    c.p22i = (struct fx_mult){3, 1};
+    assert_false(snn__soa_cond_ok(&c));
 }
 
 int main(void)
