@@ -972,8 +972,10 @@ static int run(struct sim *s)
     return atomic_load(&s->abort_err);
 }
 
-/* Threads: as asked, else one per online processor for networks big
- * enough to pay for a barrier a step (a few thousand neurons). */
+/* Threads: as asked, else one per idle processor (online processors less
+ * the load average) for networks big enough to pay for a barrier a step.
+ * Threads that share a busy core wait on each other every step, so the
+ * load matters more than the processor count; results never depend on it. */
 static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_opts *o)
 {
     unsigned t = o->threads;
@@ -982,7 +984,11 @@ static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_o
         for (uint32_t p = 0; p < net->n_pops; p++)
             neurons += net->pops[p].size;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        t = neurons < 2048 || cpus < 1 ? 1 : (unsigned)cpus;
+        double load[1];
+        double idle = cpus < 1 ? 1 : (double)cpus;
+        if (getloadavg(load, 1) == 1)
+            idle -= load[0];
+        t = neurons < 2048 || idle < 1.5 ? 1 : (unsigned)(idle + 0.5);
     }
     return t > SNN__MAX_THREADS ? SNN__MAX_THREADS : t;
 }

@@ -33,7 +33,7 @@ void snn_spike_list_free(struct snn_spike_list *l);
 struct snn_sim_opts {
     uint64_t steps;                      /* 0: the network's duration / dt */
     bool float64;                        /* float64 mode instead of fixed point */
-    unsigned threads;                    /* 0: one per processor for big networks */
+    unsigned threads;                    /* 0: one per idle processor, big networks */
     const struct snn_spike_list *input;  /* extra spikes for spike sources, or NULL */
     void *ctx;
     /* The spikes of one population in one step, neurons ascending; called

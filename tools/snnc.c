@@ -93,8 +93,8 @@ static const char SIM_HELP[] =
     "  --steps N        simulate N timesteps (default: the network's duration)\n"
     "  --seed N         use seed N instead of the network's\n"
     "  --input FILE     extra spikes for spike sources, in the CSV format above\n"
-    "  --threads N      use N threads (default: one per processor for networks of\n"
-    "                   2048 neurons or more); results do not depend on it\n"
+    "  --threads N      use N threads (default: one per idle processor for networks\n"
+    "                   of 2048 neurons or more); results do not depend on it\n"
     "  -q, --quiet      no summary and no progress\n"
     "  -h, --help       this help\n";
 
