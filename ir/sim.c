@@ -209,6 +209,8 @@ static int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s,
 
 /* Threads of one simulation: a limit that keeps per-population tables small. */
 #define SNN__MAX_THREADS 64
+/* Words between threads' parts of per-neuron arrays (see struct rt_pop). */
+#define PAD 128
 
 struct rt_proj {
     uint32_t pre, post;
@@ -232,14 +234,18 @@ struct rt_pop {
     void *state;             /* fixed: fx_*_state[n]; float: fl_state[n] */
     struct fl_par *fpar;     /* float64 parameters */
     /* Neurons [lo[k], lo[k + 1]) belong to thread k.  A step's spikes of
-     * thread k's neurons are tfired[t & 1][lo[k] ..] (tcount[t & 1][k] of
+     * thread k's neurons are tfired[t & 1][lo[k] + k * pad ..] (COUNT(s, k, t, p) of
      * them), so a thread may update step t + 1 while others still deliver
-     * step t.  fired / n_fired: the step's spikes merged, for outputs. */
+     * step t.  fired: the step's spikes merged, for outputs (thread 0
+     * only, which writes nothing else here). */
     uint32_t lo[SNN__MAX_THREADS + 1];
+    /* Per-neuron arrays that threads write (state, ring words) keep thread
+     * k's neurons at index i + k * pad: PAD words between the threads'
+     * parts, so the prefetchers of one core do not pull lines the other
+     * writes.  ns = n + (T - 1) * pad words per array row. */
+    uint32_t pad, ns;
     uint32_t *tfired[2];
-    uint32_t tcount[2][SNN__MAX_THREADS];
     uint32_t *fired;
-    uint32_t n_fired;
     /* sources: per-neuron schedule (own spike times and input), cursor */
     uint32_t *sched_off, *sched, *cursor;
     double *fprob;           /* float64 Poisson: spike probability per step */
@@ -254,6 +260,15 @@ struct rt_pop {
     struct snn__lif_soa lif;
 };
 
+/* Where neuron i's entries sit in the padded per-neuron arrays. */
+static size_t sidx(const struct rt_pop *rp, uint32_t i)
+{
+    unsigned k = 0;
+    while (rp->pad && i >= rp->lo[k + 1])
+        k++;
+    return i + (size_t)k * rp->pad;
+}
+
 struct sim {
     const struct snn_net *net;
     const struct snn_sim_opts *o;
@@ -267,11 +282,25 @@ struct sim {
     struct snn_sim_stats *stats;
     unsigned T;              /* threads */
     uint64_t steps;
-    /* step barrier (sense by generation) */
-    atomic_uint bar_count, bar_gen, bar_sleepers;
-    atomic_int abort_err;    /* set by thread 0 when an output fails */
-    uint64_t events[SNN__MAX_THREADS];
+    /* The step barrier and the abort flag change every step: each gets a
+     * cache line of its own, so the fields above (read by every thread
+     * all the time) are not dragged from core to core with them. */
+    _Alignas(64) atomic_uint bar_count;
+    _Alignas(64) atomic_uint bar_gen;
+    atomic_uint bar_sleepers;
+    _Alignas(64) atomic_int abort_err; /* set by thread 0 when an output fails */
+    /* What each thread writes every step lives in its own cache lines
+     * (writes to a line another core reads cost a transfer each step):
+     * thread k's block starts at thr + k * thr_stride words. */
+    uint64_t *thr;
+    size_t thr_stride;
 };
+
+/* Thread k's block: synaptic events delivered, then the spike counts of
+ * its neurons per population, for the two step parities. */
+#define EVENTS(s, k) ((s)->thr[(size_t)(k) * (s)->thr_stride])
+#define COUNT(s, k, t, p) \
+    (((uint32_t *)&(s)->thr[(size_t)(k) * (s)->thr_stride + 1])[((t) & 1) * (s)->net->n_pops + (p)])
 
 static double now_s(void)
 {
@@ -548,18 +577,19 @@ static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp
                   shared(qp->lif_cond_exp, sizeof *qp->lif_cond_exp, n);
     if (!rp->soa)
         return 0;
-    rp->lif.v = snn_arena_array(s->arena, n, sizeof(int64_t));
-    rp->lif.xe = snn_arena_array(s->arena, n, sizeof(int64_t));
-    rp->lif.xi = snn_arena_array(s->arena, n, sizeof(int64_t));
-    rp->lif.refrac = snn_arena_array(s->arena, n, sizeof(int64_t));
+    rp->lif.v = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
+    rp->lif.xe = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
+    rp->lif.xi = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
+    rp->lif.refrac = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
     if (!rp->lif.v || !rp->lif.xe || !rp->lif.xi || !rp->lif.refrac)
         return SNN_ENOMEM;
     const struct fx_lif_state *st = rp->state;
     for (uint32_t i = 0; i < n; i++) {
-        rp->lif.v[i] = st[i].v;
-        rp->lif.xe[i] = st[i].xe;
-        rp->lif.xi[i] = st[i].xi;
-        rp->lif.refrac[i] = st[i].refrac;
+        size_t x = sidx(rp, i);
+        rp->lif.v[x] = st[x].v;
+        rp->lif.xe[x] = st[x].xe;
+        rp->lif.xi[x] = st[x].xi;
+        rp->lif.refrac[x] = st[x].refrac;
     }
     return 0;
 }
@@ -577,10 +607,19 @@ static int setup(struct sim *s)
     s->projs = snn_arena_array(s->arena, net->n_projs ? net->n_projs : 1, sizeof *s->projs);
     if (!s->pops || !s->projs)
         return SNN_ENOMEM;
+    /* Per-thread blocks, each a whole number of 64-byte lines, aligned. */
+    size_t words = 1 + ((size_t)net->n_pops * 2 * sizeof(uint32_t) + 7) / 8;
+    s->thr_stride = (words + 7) / 8 * 8;
+    unsigned char *raw = snn_arena_alloc(s->arena, s->thr_stride * 8 * s->T + 64);
+    if (!raw)
+        return SNN_ENOMEM;
+    s->thr = (uint64_t *)(raw + (64 - (uintptr_t)raw % 64) % 64);
     for (uint32_t p = 0; p < net->n_pops; p++) {
         /* Thread ranges: equal shares, edges on multiples of 8 (a vector). */
         struct rt_pop *rp = &s->pops[p];
         uint32_t n = net->pops[p].size;
+        rp->pad = s->T > 1 ? PAD : 0;
+        rp->ns = n + (s->T - 1) * rp->pad;
         for (unsigned k = 0; k <= s->T; k++) {
             uint64_t b = (uint64_t)n * k / s->T;
             b = k == s->T ? n : (b + 7) / 8 * 8;
@@ -603,8 +642,8 @@ static int setup(struct sim *s)
         rp->rec_spikes = pop->record & SNN_REC_SPIKES;
         rp->rec_v_all = (pop->record & SNN_REC_V) && !pop->record_v;
         rp->fired = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
-        rp->tfired[0] = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
-        rp->tfired[1] = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
+        rp->tfired[0] = snn_arena_array(s->arena, rp->ns, sizeof *rp->fired);
+        rp->tfired[1] = snn_arena_array(s->arena, rp->ns, sizeof *rp->fired);
         if (!rp->fired || !rp->tfired[0] || !rp->tfired[1])
             return SNN_ENOMEM;
         for (uint32_t j = 0; j < net->n_projs; j++)
@@ -634,14 +673,17 @@ static int setup(struct sim *s)
         }
         if (snn_models[pop->model].is_source)
             continue;
-        size_t cells = (size_t)D * 2 * pop->size;
+        size_t cells = (size_t)D * 2 * rp->ns;
         if (fl) {
             rp->ringf = snn_arena_array(s->arena, cells, sizeof(double));
             rp->fpar = snn_arena_array(s->arena, pop->size, sizeof(struct fl_par));
-            rp->state = snn_arena_array(s->arena, pop->size, sizeof(struct fl_state));
-            if (!rp->ringf || !rp->fpar || !rp->state)
+            struct fl_state *st = snn_arena_array(s->arena, pop->size, sizeof(struct fl_state));
+            rp->state = snn_arena_array(s->arena, rp->ns, sizeof(struct fl_state));
+            if (!rp->ringf || !rp->fpar || !st || !rp->state)
                 return SNN_ENOMEM;
-            fill_float_params(s, p, rp->fpar, rp->state);
+            fill_float_params(s, p, rp->fpar, st);
+            for (uint32_t i = 0; i < pop->size; i++)
+                ((struct fl_state *)rp->state)[sidx(rp, i)] = st[i];
             continue;
         }
         rp->ring = snn_arena_array(s->arena, cells, sizeof(int32_t));
@@ -649,24 +691,25 @@ static int setup(struct sim *s)
         size_t sz = qp->lif0 ? sizeof *qp->lif0 : qp->izh0 ? sizeof *qp->izh0 : sizeof *qp->if0;
         const void *init = qp->lif0 ? (const void *)qp->lif0
                          : qp->izh0 ? (const void *)qp->izh0 : (const void *)qp->if0;
-        rp->state = snn_arena_array(s->arena, pop->size, sz);
+        rp->state = snn_arena_array(s->arena, rp->ns, sz);
         if (!rp->ring || !rp->state)
             return SNN_ENOMEM;
-        memcpy(rp->state, init, sz * pop->size);
+        for (unsigned k = 0; k < s->T; k++)
+            memcpy((char *)rp->state + (rp->lo[k] + (size_t)k * rp->pad) * sz,
+                   (const char *)init + rp->lo[k] * sz, (rp->lo[k + 1] - rp->lo[k]) * sz);
         if ((err = setup_soa(s, rp, qp)))
             return err;
     }
     return build_schedules(s);
 }
 
-/* Updates population p for step t; collects its spikes in rp->fired. */
 /* Thread k's step t of population p: updates neurons [lo[k], lo[k + 1]),
  * consuming their ring-buffer words, and lists the ones that fired. */
 static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
 {
     struct rt_pop *rp = &s->pops[p];
-    uint32_t n = rp->n, lo = rp->lo[k], hi = rp->lo[k + 1], nf = 0;
-    uint32_t *fired = rp->tfired[t & 1] + lo;
+    uint32_t lo = rp->lo[k], hi = rp->lo[k + 1], nf = 0;
+    uint32_t *fired = rp->tfired[t & 1] + lo + (size_t)k * rp->pad;
     if (snn_models[rp->model].is_source) {
         const struct fx_poisson *pp = s->q ? s->q->pops[p].poisson : NULL;
         for (uint32_t i = lo; i < hi; i++) {
@@ -688,34 +731,37 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             if (f)
                 fired[nf++] = i;
         }
-        rp->tcount[t & 1][k] = nf;
+        COUNT(s, k, t, p) = nf;
         return;
     }
-    size_t slot = (size_t)(t & s->mask) * 2 * n;
+    /* Thread k's parts of the padded arrays, indexed by neuron. */
+    size_t off = (size_t)k * rp->pad, slot = (size_t)(t & s->mask) * 2 * rp->ns + off;
     if (rp->ringf) {
-        double *ie = rp->ringf + slot, *ii = ie + n;
-        struct fl_state *st = rp->state;
+        double *ie = rp->ringf + slot, *ii = ie + rp->ns;
+        struct fl_state *st = (struct fl_state *)rp->state + off;
         for (uint32_t i = lo; i < hi; i++)
             if (fl_step(rp->model, &rp->fpar[i], &st[i], ie[i], ii[i]))
                 fired[nf++] = i;
         memset(ie + lo, 0, (hi - lo) * sizeof *ie);
         memset(ii + lo, 0, (hi - lo) * sizeof *ii);
-        rp->tcount[t & 1][k] = nf;
+        COUNT(s, k, t, p) = nf;
         return;
     }
-    int32_t *ie = rp->ring + slot, *ii = ie + n;
+    int32_t *ie = rp->ring + slot, *ii = ie + rp->ns;
     const struct snn_qpop *qp = &s->q->pops[p];
     if (rp->soa) {
+        struct snn__lif_soa st = {rp->lif.v + off, rp->lif.xe + off, rp->lif.xi + off,
+                                  rp->lif.refrac + off};
         if (rp->model == SNN_MODEL_LIF_CURR_EXP) /* the kernels clear the words they read */
-            nf = snn__lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, rp->lif, ie, ii, fired);
+            nf = snn__lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, st, ie, ii, fired);
         else
-            nf = snn__lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, rp->lif, ie, ii, fired);
-        rp->tcount[t & 1][k] = nf;
+            nf = snn__lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, st, ie, ii, fired);
+        COUNT(s, k, t, p) = nf;
         return;
     }
     switch (rp->model) {
     case SNN_MODEL_LIF_CURR_EXP: {
-        struct fx_lif_state *st = rp->state;
+        struct fx_lif_state *st = (struct fx_lif_state *)rp->state + off;
         const struct fx_lif_curr_exp *par = qp->lif_curr_exp;
         for (uint32_t i = lo; i < hi; i++)
             if (fx_lif_curr_exp_step(&par[i], &st[i], ie[i], ii[i]))
@@ -723,7 +769,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
         break;
     }
     case SNN_MODEL_LIF_COND_EXP: {
-        struct fx_lif_state *st = rp->state;
+        struct fx_lif_state *st = (struct fx_lif_state *)rp->state + off;
         const struct fx_lif_cond_exp *par = qp->lif_cond_exp;
         for (uint32_t i = lo; i < hi; i++)
             if (fx_lif_cond_exp_step(&par[i], &st[i], ie[i], ii[i]))
@@ -731,7 +777,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
         break;
     }
     case SNN_MODEL_IF_CURR_DELTA: {
-        struct fx_lif_state *st = rp->state;
+        struct fx_lif_state *st = (struct fx_lif_state *)rp->state + off;
         const struct fx_if_curr_delta *par = qp->if_curr_delta;
         for (uint32_t i = lo; i < hi; i++)
             if (fx_if_curr_delta_step(&par[i], &st[i], ie[i], ii[i]))
@@ -739,7 +785,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
         break;
     }
     case SNN_MODEL_IZHIKEVICH: {
-        struct fx_izh_state *st = rp->state;
+        struct fx_izh_state *st = (struct fx_izh_state *)rp->state + off;
         const struct fx_izhikevich *par = qp->izhikevich;
         for (uint32_t i = lo; i < hi; i++)
             if (fx_izhikevich_step(&par[i], &st[i], ie[i], ii[i]))
@@ -747,7 +793,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
         break;
     }
     case SNN_MODEL_IF: {
-        struct fx_if_state *st = rp->state;
+        struct fx_if_state *st = (struct fx_if_state *)rp->state + off;
         const struct fx_if *par = qp->if_;
         for (uint32_t i = lo; i < hi; i++)
             if (fx_if_step(&par[i], &st[i], ie[i], ii[i]))
@@ -759,21 +805,22 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     }
     memset(ie + lo, 0, (hi - lo) * sizeof *ie);
     memset(ii + lo, 0, (hi - lo) * sizeof *ii);
-    rp->tcount[t & 1][k] = nf;
+    COUNT(s, k, t, p) = nf;
 }
 
 /* The membrane voltage of neuron i of a (non-source) population, in mV. */
 static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
 {
+    size_t x = sidx(rp, i);
     if (rp->ringf)
-        return ((const struct fl_state *)rp->state)[i].v;
+        return ((const struct fl_state *)rp->state)[x].v;
     if (rp->soa)
-        return ldexp((double)rp->lif.v[i], -FX_V_FRAC_BITS);
+        return ldexp((double)rp->lif.v[x], -FX_V_FRAC_BITS);
     int32_t v;
     switch (rp->model) {
-    case SNN_MODEL_IZHIKEVICH: v = ((const struct fx_izh_state *)rp->state)[i].v; break;
-    case SNN_MODEL_IF: v = ((const struct fx_if_state *)rp->state)[i].v; break;
-    default: v = ((const struct fx_lif_state *)rp->state)[i].v; break;
+    case SNN_MODEL_IZHIKEVICH: v = ((const struct fx_izh_state *)rp->state)[x].v; break;
+    case SNN_MODEL_IF: v = ((const struct fx_if_state *)rp->state)[x].v; break;
+    default: v = ((const struct fx_lif_state *)rp->state)[x].v; break;
     }
     return ldexp((double)v, -FX_V_FRAC_BITS);
 }
@@ -819,10 +866,11 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     for (uint32_t o = 0; o < rp->n_out; o++) {
         const struct rt_proj *pj = &s->projs[rp->out_proj[o]];
         struct rt_pop *post = &s->pops[pj->post];
-        size_t stride = 2 * (size_t)post->n, base = pj->rec * (size_t)post->n;
+        size_t stride = 2 * (size_t)post->ns;
+        size_t base = pj->rec * (size_t)post->ns + (size_t)k * post->pad;
         for (unsigned j = 0; j < T; j++) {
-            const uint32_t *fired = rp->tfired[t & 1] + rp->lo[j];
-            uint32_t nf = rp->tcount[t & 1][j];
+            const uint32_t *fired = rp->tfired[t & 1] + rp->lo[j] + (size_t)j * rp->pad;
+            uint32_t nf = COUNT(s, j, t, p);
             for (uint32_t f = 0; f < nf; f++) {
                 const uint64_t *seg = pj->seg + (size_t)fired[f] * (T + 1) + k;
                 events += seg[1] - seg[0];
@@ -833,12 +881,15 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             }
         }
     }
-    s->events[k] += events;
+    EVENTS(s, k) += events;
 }
 
-/* All threads wait here until every one has arrived.  A waiter spins a
- * little (a step takes microseconds), then sleeps on the generation word
- * so that a busy machine is not made busier. */
+/* All threads wait here until every one has arrived.  A waiter spins for
+ * up to SPIN_S seconds (a step takes microseconds; waking a sleeping
+ * thread can cost tens of them), then sleeps on the generation word so a
+ * machine busy with other work is not made busier. */
+#define SPIN_S 200e-6
+
 static void barrier(struct sim *s)
 {
     if (s->T == 1)
@@ -853,8 +904,14 @@ static void barrier(struct sim *s)
 #endif
         return;
     }
-    for (unsigned spin = 0; atomic_load(&s->bar_gen) == gen; spin++) {
-        if (spin < 4000)
+    double deadline = 0;
+    for (unsigned spin = 1; atomic_load(&s->bar_gen) == gen; spin++) {
+        if (spin % 256)
+            continue;
+        double now = now_s();
+        if (deadline == 0)
+            deadline = now + SPIN_S;
+        if (now < deadline)
             continue;
 #ifdef __linux__
         atomic_fetch_add(&s->bar_sleepers, 1);
@@ -877,12 +934,12 @@ static int outputs(struct sim *s, uint32_t t)
         struct rt_pop *rp = &s->pops[p];
         uint32_t nf = 0;
         for (unsigned j = 0; j < s->T; j++) {
-            uint32_t c = rp->tcount[t & 1][j];
+            uint32_t c = COUNT(s, j, t, p);
             if (c)
-                memmove(rp->fired + nf, rp->tfired[t & 1] + rp->lo[j], c * sizeof *rp->fired);
+                memcpy(rp->fired + nf, rp->tfired[t & 1] + rp->lo[j] + (size_t)j * rp->pad,
+                       c * sizeof *rp->fired);
             nf += c;
         }
-        rp->n_fired = nf;
         if (s->stats && s->stats->pop_spikes)
             s->stats->pop_spikes[p] += nf;
         if (o->on_spikes && nf && (rp->rec_spikes || o->all_spikes)) {
@@ -1038,8 +1095,8 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
         stats->steps = steps;
         stats->synapses = s.synapses;
         stats->syn_events = 0;
-        for (unsigned k = 0; k < s.T; k++)
-            stats->syn_events += s.events[k];
+        for (unsigned k = 0; s.thr && k < s.T; k++)
+            stats->syn_events += EVENTS(&s, k);
         stats->build_s = t1 - t0;
         stats->run_s = t2 - t1;
         stats->bytes = snn_arena_used(s.arena);
