@@ -14,6 +14,14 @@
  * delivered into later slots, population by population, neuron by neuron.
  * Integer delivery order does not matter (wrapping sums); float64 delivery
  * order is fixed by this loop, so float runs are deterministic too.
+ *
+ * Threads: each population's neurons are split into T contiguous ranges,
+ * one per thread.  A thread updates its neurons, meets the others at a
+ * barrier, then delivers every spike of the step into its own neurons'
+ * ring words only (rows are sorted by post neuron and pre-split at the
+ * range edges), so no word is written by two threads and float sums keep
+ * their order: the results do not depend on T.  Thread 0 also writes the
+ * outputs.
  */
 #define _DEFAULT_SOURCE /* syscall() for the futex of the step barrier */
 #include "ir/sim.h"
@@ -229,9 +237,9 @@ struct rt_proj {
 struct rt_pop {
     enum snn_model model;
     uint32_t n;
-    int32_t *ring;           /* fixed: D slots x 2 receptors x n */
-    double *ringf;           /* float64 */
-    void *state;             /* fixed: fx_*_state[n]; float: fl_state[n] */
+    int32_t *ring;           /* fixed: D slots x 2 receptors x ns words */
+    double *ringf;           /* float64: the same */
+    void *state;             /* fixed: fx_*_state[ns]; float: fl_state[ns] */
     struct fl_par *fpar;     /* float64 parameters */
     /* Neurons [lo[k], lo[k + 1]) belong to thread k.  A step's spikes of
      * thread k's neurons are tfired[t & 1][lo[k] + k * pad ..] (COUNT(s, k, t, p) of
