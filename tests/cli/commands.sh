@@ -114,6 +114,23 @@ done
 "$snnc" sim -q "$src/examples/cuba.yaml" --steps 2000 --seed 2 -o "$tmp/c.csv"
 cmp -s "$tmp/a.csv" "$tmp/c.csv" && bad "--seed changes nothing" || ok "--seed changes the run"
 
+# Every example: the same seed gives the same spikes and voltages, byte for byte.
+for f in "$src"/examples/*.yaml; do
+  b=$(basename "$f" .yaml)
+  "$snnc" sim -q "$f" --steps 3000 --all -o "$tmp/$b-1.csv" &&
+  "$snnc" sim -q "$f" --steps 3000 --all -o "$tmp/$b-2.csv" --threads 3 &&
+  cmp -s "$tmp/$b-1.csv" "$tmp/$b-2.csv" && [ "$(wc -l <"$tmp/$b-1.csv")" -gt 10 ] &&
+  ok "$b deterministic, any thread count" || bad "$b not deterministic"
+done
+
+# Progress shows on a terminal (and only there).
+if command -v script >/dev/null; then
+  script -qec "$snnc sim $src/examples/cuba.yaml --steps 40000" /dev/null >"$tmp/tty" 2>&1
+  has "$tmp/tty" "simulating: +[0-9]+%" "progress on a terminal"
+  "$snnc" sim "$src/examples/cuba.yaml" --steps 40000 2>"$tmp/notty"
+  grep -q "simulating:" "$tmp/notty" && bad "progress printed to a file" || ok "no progress in a file"
+fi
+
 # A failed run leaves no output behind.
 expect 1 "failing sim" -- "$snnc" sim "$tmp/bad.yaml" -o "$tmp/never.csv"
 [ ! -e "$tmp/never.csv" ] && ok "no output on failure" || bad "output left behind"
