@@ -893,10 +893,16 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
 }
 
 /* All threads wait here until every one has arrived.  A waiter spins for
- * up to SPIN_S seconds (a step takes microseconds; waking a sleeping
- * thread can cost tens of them), then sleeps on the generation word so a
- * machine busy with other work is not made busier. */
-#define SPIN_S 200e-6
+ * a while (a step takes microseconds, waking a sleeping thread tens of
+ * them), then yields the processor a few times (the thread it waits for
+ * may be queued behind it on the same core), then sleeps on the
+ * generation word.  The spin budget adapts: it halves after a wait that
+ * outlasted it and grows back after waits that did not, so a machine
+ * busy with other work sees short spins and an idle one long enough. */
+#define SPIN_MAX_S 200e-6
+#define SPIN_MIN_S 2e-6
+
+static _Thread_local double spin_budget = SPIN_MAX_S;
 
 static void barrier(struct sim *s)
 {
@@ -913,23 +919,29 @@ static void barrier(struct sim *s)
         return;
     }
     double deadline = 0;
+    bool outlasted = false;
     for (unsigned spin = 1; atomic_load(&s->bar_gen) == gen; spin++) {
-        if (spin % 256)
+        if (spin % 64)
             continue;
         double now = now_s();
         if (deadline == 0)
-            deadline = now + SPIN_S;
+            deadline = now + spin_budget;
         if (now < deadline)
             continue;
+        outlasted = true;
+        for (int y = 0; y < 16 && atomic_load(&s->bar_gen) == gen; y++)
+            sched_yield();
 #ifdef __linux__
         atomic_fetch_add(&s->bar_sleepers, 1);
         if (atomic_load(&s->bar_gen) == gen)
             syscall(SYS_futex, &s->bar_gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
         atomic_fetch_sub(&s->bar_sleepers, 1);
-#else
-        sched_yield();
 #endif
     }
+    if (outlasted)
+        spin_budget = spin_budget / 2 > SPIN_MIN_S ? spin_budget / 2 : SPIN_MIN_S;
+    else if (spin_budget < SPIN_MAX_S)
+        spin_budget *= 1.125;
 }
 
 /* Thread 0, after step t is delivered: merged spike lists, callbacks,
