@@ -37,8 +37,14 @@ int main(void)
     return err != 0;
 }
 C
+# The user's program is built with the build's compiler, and with its
+# sanitizers when the libraries were built with them (-DSNN_SANITIZE=ON),
+# since instrumented libraries need the sanitizers' run-time.
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+san=()
+grep -q '^SNN_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt" && san=(-fsanitize=address,undefined)
 # shellcheck disable=SC2046
-cc -std=c17 -o "$tmp/user" "$tmp/user.c" $(pkg-config --cflags --libs --static snnc)
+"${cc:-cc}" -std=c17 "${san[@]}" -o "$tmp/user" "$tmp/user.c" $(pkg-config --cflags --libs --static snnc)
 out=$("$tmp/user")
 # bias 0.5 mV per step against a 1 mV threshold: steps 1, 3, 5, 7, 9 for each of 3 neurons
 [ "$out" = "success 15" ] || { echo "installed library run printed '$out'"; exit 1; }
