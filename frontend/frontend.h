@@ -1,5 +1,6 @@
 /*
- * frontend/frontend.h: reading network descriptions into the IR.
+ * frontend/frontend.h: reading network descriptions into the IR, and
+ * machine descriptions (targets, docs/targets.md) into struct snn_machine.
  *
  * The YAML format is specified in docs/network-format.md.  Every problem
  * is reported to the diagnostics sink at file:line:col with the offending
@@ -13,6 +14,7 @@
 
 #include "ir/ir.h"
 #include "ir/sim.h"
+#include "target/target.h"
 
 /* Parses YAML text (file names it in diagnostics).  0 and *out, or
  * SNN_EPARSE (malformed YAML), SNN_ESEMA (a valid document that is not a
@@ -31,5 +33,31 @@ int snn_frontend_load(const char *path, struct snn_diag *d, struct snn_net **out
 int snn_spikes_parse_csv(const char *file, const char *text, size_t len,
                          const struct snn_net *net, struct snn_diag *d,
                          struct snn_spike_list *out);
+
+/* ---- machine descriptions (docs/targets.md) ---------------------------- */
+
+/* Parses a target file's text (file names it in diagnostics) into a
+ * machine that passed snn_machine_verify() and has its index built.
+ * 0 and *out, or SNN_EPARSE (malformed YAML), SNN_ESEMA (not a valid
+ * target), SNN_ETOOBIG, SNN_ENOMEM; every problem is reported to d at
+ * file:line:col. */
+int snn_target_parse(const char *file, const char *text, size_t len, struct snn_diag *d,
+                     struct snn_machine **out);
+
+/* The name of built-in target i (0, 1, ... in name order), NULL past the
+ * last. */
+const char *snn_target_builtin_name(size_t i);
+
+/* The text of the built-in target name (its targets/NAME.yaml, embedded
+ * at build time) and its length in *len (may be NULL); NULL when there is
+ * no such built-in. */
+const char *snn_target_builtin_text(const char *name, size_t *len);
+
+/* Loads a target: the built-in of that name, else the file at that path
+ * (its text registered with d for quoted lines).  A name that is neither
+ * gets an error with the closest built-in name.  0 and *out, SNN_EIO
+ * (no such target, or the file cannot be read), or snn_target_parse's
+ * codes. */
+int snn_target_load(const char *name, struct snn_diag *d, struct snn_machine **out);
 
 #endif

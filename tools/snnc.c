@@ -4,6 +4,7 @@
  *   snnc check FILE      parse, verify and quantize a network; report
  *   snnc ir FILE         print the IR text form
  *   snnc sim FILE        run the reference simulator
+ *   snnc targets [NAME]  list the built-in machine descriptions, or show one
  *
  * Exit status (docs/cli.md; every later command keeps it): 0 success,
  * 1 errors in the input (including "does not fit"), 2 usage errors,
@@ -42,6 +43,7 @@ static const char MAIN_HELP[] =
     "  check FILE   parse and verify a network, quantize it, report problems\n"
     "  ir FILE      print the network's IR in its text form\n"
     "  sim FILE     simulate the network with the bit-exact reference simulator\n"
+    "  targets      list the machines snnc maps onto; 'targets NAME' shows one\n"
     "\n"
     "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
     "(docs/ir-text.md).  'snnc <command> --help' describes a command.\n"
@@ -97,6 +99,19 @@ static const char SIM_HELP[] =
     "                   of 2048 neurons or more); results do not depend on it\n"
     "  -q, --quiet      no summary and no progress\n"
     "  -h, --help       this help\n";
+
+static const char TARGETS_HELP[] =
+    "usage: snnc targets [--yaml] [NAME|FILE]\n"
+    "\n"
+    "Without an argument, lists the built-in targets (machine descriptions,\n"
+    "docs/targets.md): name, chips, usable application cores, SDRAM per chip,\n"
+    "grid, board layout and whether the links wrap around.  With NAME (a\n"
+    "built-in) or FILE (a target file of your own), checks that target and\n"
+    "prints all of it, dead chips, cores and links included.\n"
+    "\n"
+    "options:\n"
+    "  --yaml       print the built-in target NAME's file, a start for your own\n"
+    "  -h, --help   this help\n";
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -525,6 +540,115 @@ static int cmd_sim(int argc, char **argv)
     return exit_code_of(err);
 }
 
+/* ---- snnc targets -------------------------------------------------------- */
+
+/* A size in the largest binary unit that keeps it whole: "128 MiB". */
+static const char *format_bytes(uint64_t b, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    unsigned u = 0;
+    while (u < 4 && b >= 1024 && b % 1024 == 0) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%llu %s", (unsigned long long)b, units[u]);
+    return buf;
+}
+
+static void print_target_row(const struct snn_machine *m)
+{
+    char sdram[32], grid[32];
+    snprintf(grid, sizeof grid, "%ux%u", m->width, m->height);
+    printf("%-12s %6u %10llu %11s  %-6s %-13s %-4s  %s\n", m->name, m->n_chips,
+           (unsigned long long)m->n_app_cores, format_bytes(m->sdram_bytes, sdram, sizeof sdram),
+           grid, snn_layout_name(m->layout), m->wrap ? "yes" : "no",
+           m->description ? m->description : "");
+}
+
+static void print_target(const struct snn_machine *m)
+{
+    char a[32], b[32];
+    printf("target %s%s%s\n", m->name, m->description ? ": " : "",
+           m->description ? m->description : "");
+    printf("  family             %s\n", m->family);
+    printf("  grid               %ux%u, layout %s, %s\n", m->width, m->height,
+           snn_layout_name(m->layout), m->wrap ? "wrapped (torus)" : "not wrapped");
+    printf("  chips              %u (%u usable)\n", m->n_chips, m->n_usable_chips);
+    printf("  application cores  %llu usable\n", (unsigned long long)m->n_app_cores);
+    printf("  per chip           %u cores (%u monitor), %u MHz, SDRAM %s\n", m->cores,
+           m->monitor_cores, m->clock_mhz, format_bytes(m->sdram_bytes, a, sizeof a));
+    printf("  router             %u entries (%u reserved, %u for the mapper)\n",
+           m->router_entries, m->router_reserved, snn_machine_router_free(m));
+    printf("  per core           DTCM %s, ITCM %s\n", format_bytes(m->dtcm_bytes, a, sizeof a),
+           format_bytes(m->itcm_bytes, b, sizeof b));
+    printf("  per-core limits    %u neurons, %u synaptic events per timestep\n", m->max_neurons,
+           m->max_synaptic_events);
+    printf("  dead chips        ");
+    for (size_t i = 0; i < m->n_dead_chips; i++)
+        printf(" (%u, %u)", m->dead_chips[i].x, m->dead_chips[i].y);
+    printf("%s\n  dead cores        ", m->n_dead_chips ? "" : " none");
+    for (size_t i = 0; i < m->n_dead_cores; i++)
+        printf(" (%u, %u, %u)", m->dead_cores[i].x, m->dead_cores[i].y, m->dead_cores[i].core);
+    printf("%s\n  dead links        ", m->n_dead_cores ? "" : " none");
+    for (size_t i = 0; i < m->n_dead_links; i++)
+        printf(" (%u, %u, %s)", m->dead_links[i].x, m->dead_links[i].y,
+               snn_link_name(m->dead_links[i].link));
+    printf("%s\n", m->n_dead_links ? "" : " none");
+}
+
+static int cmd_targets(int argc, char **argv)
+{
+    const char *name = NULL;
+    int yaml = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(TARGETS_HELP, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--yaml")) {
+            yaml = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error(TARGETS_HELP, "unknown option '%s'", argv[i]);
+        } else if (name) {
+            return usage_error(TARGETS_HELP, "unexpected argument '%s'", argv[i]);
+        } else {
+            name = argv[i];
+        }
+    }
+    if (yaml) {
+        size_t len;
+        const char *text = name ? snn_target_builtin_text(name, &len) : NULL;
+        if (!text)
+            return usage_error(TARGETS_HELP, "%s", "--yaml needs the NAME of a built-in target");
+        fwrite(text, 1, len, stdout);
+        return fflush(stdout) ? EXIT_DEVICE : 0;
+    }
+    struct snn_diag *d = snn_diag_new(stderr);
+    if (!d)
+        return EXIT_INPUT;
+    int err = 0;
+    if (name) {
+        struct snn_machine *m = NULL;
+        err = snn_target_load(name, d, &m);
+        if (!err)
+            print_target(m);
+        snn_machine_free(m);
+    } else {
+        printf("%-12s %6s %10s %11s  %-6s %-13s %-4s  %s\n", "name", "chips", "app cores",
+               "SDRAM/chip", "grid", "layout", "wrap", "description");
+        const char *b;
+        for (size_t i = 0; !err && (b = snn_target_builtin_name(i)); i++) {
+            struct snn_machine *m = NULL;
+            err = snn_target_load(b, d, &m);
+            if (!err)
+                print_target_row(m);
+            snn_machine_free(m);
+        }
+    }
+    snn_diag_free(d);
+    /* A target that cannot be found or read is an error in the input. */
+    return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -546,8 +670,10 @@ int main(int argc, char **argv)
         return cmd_ir(argc - 2, argv + 2);
     if (!strcmp(cmd, "sim"))
         return cmd_sim(argc - 2, argv + 2);
-    static const char *const cmds[] = {"check", "ir", "sim"};
-    const char *s = snn_suggest(cmd, cmds, 3);
+    if (!strcmp(cmd, "targets"))
+        return cmd_targets(argc - 2, argv + 2);
+    static const char *const cmds[] = {"check", "ir", "sim", "targets"};
+    const char *s = snn_suggest(cmd, cmds, 4);
     fprintf(stderr, "snnc: unknown command '%s'", cmd);
     if (s)
         fprintf(stderr, " (did you mean '%s'?)", s);
