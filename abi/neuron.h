@@ -200,7 +200,8 @@ static inline int fx_if_step(const struct fx_if *p, struct fx_if_state *s, int32
 
 /* ---- spike_source_poisson: one Bernoulli draw per neuron and step. */
 struct fx_poisson {
-    uint32_t p32;        /* fires iff draw < p32; p32 = round((1 - exp(-rate h)) 2^32) */
+    uint32_t p32;        /* fires iff draw < p32: min(round((1 - exp(-rate h / 1000)) 2^32),
+                          * 2^32 - 1), rate in Hz, h in ms */
     uint32_t start_step; /* first step it may fire */
     uint32_t end_step;   /* first step it may not; UINT32_MAX: never ends */
 };

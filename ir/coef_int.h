@@ -14,12 +14,17 @@
 /* Membrane response (mV) after one step of h ms to a unit current (1 nA)
  * present at the step's start and decaying with tau_s, on a membrane of
  * tau_m, cm: exact integration (the propagator P21 of iaf_psc_exp):
- *   (1/cm) tau_m tau_s / (tau_s - tau_m) (exp(-h/tau_s) - exp(-h/tau_m))
- * written as (1/cm) exp(-h/tau_m) h expm1(x)/x, x = h (1/tau_m - 1/tau_s),
- * which stays accurate as tau_s approaches tau_m (limit h exp(-h/tau_m)/cm). */
+ *   (1/cm) (exp(-h/tau_s) - exp(-h/tau_m)) / (1/tau_m - 1/tau_s).
+ * With x = h (1/tau_m - 1/tau_s) small the difference cancels, so it is
+ * written (1/cm) exp(-h/tau_m) h expm1(x)/x (limit h exp(-h/tau_m)/cm as
+ * tau_s approaches tau_m); with |x| > 1 there is nothing to cancel, and
+ * the direct form avoids 0 * infinity when h/tau_m is huge. */
 static inline double snn__coef_p21(double h, double tau_m, double cm, double tau_s)
 {
     double x = h * (1.0 / tau_m - 1.0 / tau_s);
+    if (x > 1.0 || x < -1.0)
+        return (snn_det_exp(-h / tau_s) - snn_det_exp(-h / tau_m)) /
+               (1.0 / tau_m - 1.0 / tau_s) / cm;
     double g = x == 0 ? 1.0 : snn_det_expm1(x) / x;
     return snn_det_exp(-h / tau_m) * h * g / cm;
 }

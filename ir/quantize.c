@@ -32,6 +32,7 @@ struct q {
     struct snn_qnet *qn;
     struct snn_diag *d;
     double *tmp;      /* scratch column, size of the largest population */
+    const struct snn_loc *loc; /* the population being quantized */
     int err;
 };
 
@@ -87,7 +88,7 @@ static void put_mults(struct q *q, const char *where, const char *what, const do
     for (uint32_t i = 0; i < n; i++) {
         struct fx_mult k;
         if (snn_quantize_mult(x[i], xmax, &k)) {
-            snn_diag_error(q->d, NULL,
+            snn_diag_error(q->d, q->loc,
                            "population '%s': %s = %g cannot be represented as a fixed-point "
                            "coefficient (magnitude must be below 2^30)",
                            where, what, x[i]);
@@ -115,7 +116,7 @@ static void put_q16(struct q *q, const char *where, const char *what, const char
     for (uint32_t i = 0; i < n; i++) {
         double scaled = ldexp(x[i], FX_V_FRAC_BITS);
         if (!(fabs(scaled) < 2147483647.0)) {
-            snn_diag_error(q->d, NULL,
+            snn_diag_error(q->d, q->loc,
                            "population '%s': %s = %g %s is outside the fixed-point range "
                            "(magnitude below 32768 %s)",
                            where, what, x[i], unit, unit);
@@ -208,18 +209,21 @@ static double value_bound(const struct snn_value *v, double scale)
     return b * scale;
 }
 
-static double proj_weight_bound(const struct snn_proj *pj)
+/* The largest |weight| projection pj can carry (matrix and from_list
+ * entries are weights already, in internal units). */
+static double proj_weight_bound(const struct snn_net *net, const struct snn_proj *pj)
 {
     const struct snn_connector *c = &pj->conn;
     double b = 0;
     if (c->kind == SNN_CONN_MATRIX) {
-        /* The front end stores matrix entries as weights already. */
-        return 0; /* handled by the caller, which knows the sizes */
+        uint64_t cells = (uint64_t)net->pops[pj->pre].size * net->pops[pj->post].size;
+        for (uint64_t k = 0; k < cells; k++)
+            b = fmax(b, fabs(c->matrix[k]));
+        return b;
     }
     if (c->kind == SNN_CONN_FROM_LIST && c->list_w) {
         for (uint32_t k = 0; k < c->n; k++)
-            if (fabs(c->list_w[k]) > b)
-                b = fabs(c->list_w[k]);
+            b = fmax(b, fabs(c->list_w[k]));
         return b;
     }
     return value_bound(&pj->weight, 1.0);
@@ -237,13 +241,7 @@ static void choose_weight_units(struct q *q)
                 const struct snn_proj *pj = &net->projs[j];
                 if (pj->post != p || (int)pj->receptor != r)
                     continue;
-                double b = proj_weight_bound(pj);
-                if (pj->conn.kind == SNN_CONN_MATRIX) {
-                    uint64_t cells = (uint64_t)net->pops[pj->pre].size * net->pops[p].size;
-                    for (uint64_t k = 0; k < cells; k++)
-                        b = fmax(b, fabs(pj->conn.matrix[k]));
-                }
-                bound = fmax(bound, b);
+                bound = fmax(bound, proj_weight_bound(net, pj));
                 fan_in += snn_expand_max_fan_in(net, j);
             }
             /* Summing fan_in weights of w_max never leaves int32, so ring
@@ -297,7 +295,8 @@ static void report_weights(struct q *q)
         const char *where = pj->name;
         if (!where) {
             char buf[160];
-            snprintf(buf, sizeof buf, "%s->%s", net->pops[pj->pre].name, net->pops[pj->post].name);
+            snprintf(buf, sizeof buf, "#%u %s->%s", j, net->pops[pj->pre].name,
+                     net->pops[pj->post].name);
             where = snn_arena_strdup(q->qn->arena, buf);
             if (!where) {
                 q->err = SNN_ENOMEM;
@@ -311,7 +310,7 @@ static void report_weights(struct q *q)
             add_report(q, where, "weight", unit, fabs(w), ae, w != 0 ? ae / fabs(w) : 0);
         } else {
             /* Per-synapse weights: round to nearest, so at most half an LSB. */
-            double b = value_bound(&pj->weight, 1.0);
+            double b = proj_weight_bound(net, pj);
             add_report(q, where, "weight (per synapse, bound)", unit, b, lsb / 2,
                        b > 0 ? lsb / 2 / b : 0);
         }
@@ -402,6 +401,7 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
     const char *name = pop->name;
     uint32_t n = pop->size;
     double h = net->dt_ms;
+    q->loc = pop->loc.file ? &pop->loc : NULL;
     qp->size = n;
     qp->model = (enum fx_model)(pop->model + 1); /* enum snn_model + 1 == enum fx_model */
     if (alloc_model(q, qp, n)) {

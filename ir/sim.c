@@ -148,6 +148,18 @@ struct fl_state {
     uint32_t refrac;
 };
 
+/* Whether every coefficient of a float64 neuron is a finite number. */
+static bool fl_par_finite(const struct fl_par *f)
+{
+    const double v[] = {f->v_rest, f->v_reset, f->v_thresh, f->v_off, f->p11, f->p21e,
+                        f->p21i, f->p22e, f->p22i, f->k_leak, f->ke, f->ki, f->e_rev_e,
+                        f->e_rev_i, f->a, f->b, f->c, f->d, f->c0, f->h, f->bias};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
 static int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s, double in_e,
                    double in_i)
 {
@@ -296,7 +308,12 @@ struct sim {
     _Alignas(64) atomic_uint bar_count;
     _Alignas(64) atomic_uint bar_gen;
     atomic_uint bar_sleepers;
-    _Alignas(64) atomic_int abort_err; /* set by thread 0 when an output fails */
+    /* When an output fails in step t, thread 0 sets abort_err and
+     * abort_step = t + 1; every thread stops after the step barrier of
+     * abort_step, so all of them stop at the same barrier. */
+    _Alignas(64) atomic_int abort_err;
+    _Atomic uint64_t abort_step;
+    atomic_int go;           /* start gate: 1 run, -1 give up */
     /* What each thread writes every step lives in its own cache lines
      * (writes to a line another core reads cost a transfer each step):
      * thread k's block starts at thr + k * thr_stride words. */
@@ -338,24 +355,33 @@ static double expected_synapses(const struct snn_net *net, const struct snn_proj
  * rows (4 + 4 or 8 + 1) for the run. */
 #define ROW_BYTES_PER_SYN 17.0
 
-static int check_memory(struct sim *s)
+/* Refuses, before allocating, a simulation that cannot fit in this
+ * machine's memory: synaptic rows (plus the expansion buffer of the
+ * largest projection) and, per neuron, D ring slots of two words, state
+ * and spike lists.  D is the ring depth (2 before the delays are known). */
+static int check_memory(struct sim *s, uint32_t D)
 {
     const struct snn_net *net = s->net;
-    double syn = 0, biggest = 0;
+    double syn = 0, biggest = 0, neurons = 0;
     for (uint32_t j = 0; j < net->n_projs; j++) {
         double e = expected_synapses(net, &net->projs[j]);
         syn += e;
         if (e > biggest)
             biggest = e;
     }
-    double need = syn * ROW_BYTES_PER_SYN + biggest * 24.0;
+    for (uint32_t p = 0; p < net->n_pops; p++)
+        neurons += net->pops[p].size;
+    double word = s->o->float64 ? 8.0 : 4.0;
+    double need = syn * ROW_BYTES_PER_SYN + biggest * 24.0 +
+                  neurons * (D * 2.0 * word + 64.0 + 12.0);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     double have = pages > 0 && page > 0 ? (double)pages * (double)page : 1e15;
     if (need > have * 0.9) {
         snn_diag_error(s->d, NULL,
-                       "the expanded network (about %.3g synapses) needs about %.1f GiB; this "
-                       "machine has %.1f GiB: use a smaller network or a board",
-                       syn, need / 1073741824.0, have / 1073741824.0);
+                       "the simulation (%.3g neurons, about %.3g synapses, delays up to %u steps) "
+                       "needs about %.1f GiB; this machine has %.1f GiB: use a smaller network "
+                       "or a board",
+                       neurons, syn, D - 1, need / 1073741824.0, have / 1073741824.0);
         return SNN_ETOOBIG;
     }
     return 0;
@@ -493,74 +519,60 @@ static void fill_float_params(struct sim *s, uint32_t p, struct fl_par *fp, stru
 
 /* Per-neuron schedules of source populations: own spike times (arrays)
  * merged with the input spikes for that population. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int build_schedules(struct sim *s)
 {
     const struct snn_net *net = s->net;
     const struct snn_spike_list *in = s->o->input;
+    double h = net->dt_ms;
     for (uint32_t p = 0; p < net->n_pops; p++) {
         struct rt_pop *rp = &s->pops[p];
+        const struct snn_pop *pop = &net->pops[p];
         if (!snn_models[rp->model].is_source)
             continue;
-        const struct snn_qpop *qp = s->q ? &s->q->pops[p] : NULL;
         uint32_t n = rp->n;
+        const uint32_t *own_off = rp->model == SNN_MODEL_SPIKE_SOURCE_ARRAY ? pop->times_off : NULL;
         rp->sched_off = snn_arena_array(s->arena, (size_t)n + 1, sizeof(uint32_t));
         rp->cursor = snn_arena_array(s->arena, n, sizeof(uint32_t));
         if (!rp->sched_off || !rp->cursor)
             return SNN_ENOMEM;
-        /* Count: own steps plus input rows. */
-        uint32_t *own_off = NULL, *own = NULL;
-        struct snn_qnet *tmpq = NULL;
-        if (rp->model == SNN_MODEL_SPIKE_SOURCE_ARRAY) {
-            if (!qp) { /* float64 mode: the quantizer's step rounding is the rule */
-                int err = snn_quantize(net, NULL, &tmpq);
-                if (err)
-                    return err;
-                qp = &tmpq->pops[p];
-            }
-            own_off = qp->src_off;
-            own = qp->src_steps;
-        }
+        /* Count each neuron's own spike times and input rows. */
         for (uint32_t i = 0; i < n; i++)
             rp->sched_off[i + 1] = own_off ? own_off[i + 1] - own_off[i] : 0;
-        uint64_t n_in = 0;
         for (uint64_t k = 0; in && k < in->n; k++)
-            if (in->pop[k] == p) {
+            if (in->pop[k] == p)
                 rp->sched_off[in->neuron[k] + 1]++;
-                n_in++;
-            }
         for (uint32_t i = 0; i < n; i++)
             rp->sched_off[i + 1] += rp->sched_off[i];
         rp->sched = snn_arena_array(s->arena, rp->sched_off[n] ? rp->sched_off[n] : 1,
                                     sizeof(uint32_t));
-        if (!rp->sched) {
-            snn_qnet_free(tmpq);
+        if (!rp->sched)
             return SNN_ENOMEM;
-        }
+        /* Own times become steps by the rounding rule of the quantize pass
+         * (docs/numerics.md, "Durations"), in both modes. */
         for (uint32_t i = 0; i < n; i++) {
             uint32_t k = rp->sched_off[i];
-            if (own_off)
-                for (uint32_t j = own_off[i]; j < own_off[i + 1]; j++)
-                    rp->sched[k++] = own[j];
+            for (uint32_t j = own_off ? own_off[i] : 0; own_off && j < own_off[i + 1]; j++) {
+                double st = floor(pop->times[j] / h + 0.5);
+                rp->sched[k++] = st <= 0 ? 0 : st >= 4294967295.0 ? UINT32_MAX : (uint32_t)st;
+            }
             rp->cursor[i] = k; /* input rows go after */
         }
         for (uint64_t k = 0; in && k < in->n; k++)
             if (in->pop[k] == p)
                 rp->sched[rp->cursor[in->neuron[k]]++] = in->step[k];
-        snn_qnet_free(tmpq);
-        /* Sort each neuron's schedule (insertion: lists are short and
-         * mostly sorted) and drop repeats by marking them UINT32_MAX. */
+        /* Sort each neuron's schedule; repeats stay and fire once (the step
+         * loop skips every entry below the current step). */
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t *a = rp->sched + rp->sched_off[i];
-            uint32_t m = rp->sched_off[i + 1] - rp->sched_off[i];
-            for (uint32_t x = 1; x < m; x++)
-                for (uint32_t y = x; y > 0 && a[y - 1] > a[y]; y--) {
-                    uint32_t t = a[y];
-                    a[y] = a[y - 1];
-                    a[y - 1] = t;
-                }
+            qsort(rp->sched + rp->sched_off[i], rp->sched_off[i + 1] - rp->sched_off[i],
+                  sizeof(uint32_t), cmp_u32);
             rp->cursor[i] = rp->sched_off[i];
         }
-        (void)n_in;
     }
     return 0;
 }
@@ -606,7 +618,7 @@ static int setup(struct sim *s)
 {
     const struct snn_net *net = s->net;
     bool fl = s->o->float64;
-    int err = check_memory(s);
+    int err = check_memory(s, 2);
     if (err)
         return err;
     if (!fl && (err = snn_quantize(net, s->d, &s->q)))
@@ -642,6 +654,8 @@ static int setup(struct sim *s)
     while (D <= max_delay)
         D *= 2;
     s->mask = D - 1;
+    if ((err = check_memory(s, D)))
+        return err;
     for (uint32_t p = 0; p < net->n_pops; p++) {
         const struct snn_pop *pop = &net->pops[p];
         struct rt_pop *rp = &s->pops[p];
@@ -690,6 +704,14 @@ static int setup(struct sim *s)
             if (!rp->ringf || !rp->fpar || !st || !rp->state)
                 return SNN_ENOMEM;
             fill_float_params(s, p, rp->fpar, st);
+            for (uint32_t i = 0; i < pop->size; i++)
+                if (!fl_par_finite(&rp->fpar[i])) {
+                    snn_diag_error(s->d, &pop->loc,
+                                   "population '%s': neuron %u's parameters give a coefficient "
+                                   "that is not a finite number (a time constant far below dt?)",
+                                   pop->name, i);
+                    return SNN_ERANGE;
+                }
             for (uint32_t i = 0; i < pop->size; i++)
                 ((struct fl_state *)rp->state)[sidx(rp, i)] = st[i];
             continue;
@@ -1000,14 +1022,17 @@ static void loop(struct sim *s, unsigned k)
         for (uint32_t p = 0; p < net->n_pops; p++)
             step_pop(s, p, t, k);
         barrier(s);
-        if (atomic_load(&s->abort_err))
+        uint64_t stop = atomic_load(&s->abort_step);
+        if (stop && t64 >= stop)
             return;
         for (uint32_t p = 0; p < net->n_pops; p++)
             deliver(s, p, t, k);
-        if (k == 0) {
+        if (k == 0 && !stop) {
             int err = outputs(s, t);
-            if (err)
+            if (err) {
                 atomic_store(&s->abort_err, err);
+                atomic_store(&s->abort_step, t64 + 1);
+            }
         }
         if (v_barrier)
             barrier(s);
@@ -1022,7 +1047,11 @@ struct worker {
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    loop(w->s, w->k);
+    int go;
+    while (!(go = atomic_load(&w->s->go)))
+        sched_yield();
+    if (go > 0)
+        loop(w->s, w->k);
     return NULL;
 }
 
@@ -1037,15 +1066,17 @@ static int run(struct sim *s)
             break;
         started++;
     }
-    if (started < s->T) {
-        /* Could not start them all: the ones running wait at the first
-         * barrier; release them with an error and report it. */
-        atomic_store(&s->abort_err, SNN_ENOMEM);
-        s->T = started; /* not reached by the others before the barrier */
-    }
-    loop(s, 0);
+    /* The threads wait at a gate until all have started; if one could not
+     * be, the others are sent home and the run reports it. */
+    atomic_store(&s->go, started == s->T ? 1 : -1);
+    if (started == s->T)
+        loop(s, 0);
     for (unsigned k = 1; k < started; k++)
         pthread_join(th[k], NULL);
+    if (started < s->T) {
+        snn_diag_error(s->d, NULL, "could not start %u threads; try --threads 1", s->T);
+        return SNN_EDEVICE;
+    }
     return atomic_load(&s->abort_err);
 }
 

@@ -64,6 +64,8 @@ void snn_arena_free(struct snn_arena *a)
 
 void *snn_arena_alloc(struct snn_arena *a, size_t n)
 {
+    if (n > SIZE_MAX - ALIGN)
+        return NULL;
     n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (n == 0)
         n = ALIGN;

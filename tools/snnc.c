@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SNN_VERSION
@@ -225,6 +226,17 @@ static int out_open(struct out_file *o, const char *path)
         o->f = stdout;
         return 0;
     }
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device, a pipe or a symbolic link: write to it as it is;
+         * renaming a file over it would replace it. */
+        if (!(o->f = fopen(path, "w"))) {
+            fprintf(stderr, "snnc: error: cannot write '%s': %s\n", path, strerror(errno));
+            return SNN_EIO;
+        }
+        o->path = (char *)path;
+        return 0;
+    }
     size_t n = strlen(path);
     o->tmp = snn_malloc(n + 16);
     if (!o->tmp)
@@ -241,6 +253,11 @@ static int out_open(struct out_file *o, const char *path)
         o->tmp = NULL;
         return SNN_EIO;
     }
+    /* mkstemp creates the file for its owner only; give it the mode a new
+     * file would have had. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     o->path = (char *)path;
     o->buf = snn_malloc(1 << 20);
     if (o->buf)
@@ -264,6 +281,13 @@ static int out_close(struct out_file *o, int ok)
     bad |= fclose(o->f);
     if (bad)
         err = SNN_EIO;
+    if (!o->tmp) { /* written in place */
+        if (err)
+            fprintf(stderr, "snnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
+        snn_free(o->buf);
+        o->f = NULL;
+        return err;
+    }
     if (ok && !err && rename(o->tmp, o->path))
         err = SNN_EIO;
     if (err || !ok)
@@ -481,6 +505,8 @@ static int cmd_sim(int argc, char **argv)
     }
     if (!file)
         return usage_error(SIM_HELP, "%s", "missing FILE");
+    if (out && vout && !strcmp(out, "-") && !strcmp(vout, "-"))
+        return usage_error(SIM_HELP, "%s", "-o - and --v-out - would mix two files on standard output");
 
     struct snn_diag *d = snn_diag_new(stderr);
     struct snn_net *net = NULL;

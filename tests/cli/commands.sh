@@ -131,6 +131,38 @@ if command -v script >/dev/null; then
   grep -q "simulating:" "$tmp/notty" && bad "progress printed to a file" || ok "no progress in a file"
 fi
 
+# Outputs: a new file gets the mode the umask gives; a symbolic link or a
+# device is written through, never replaced.
+(umask 022 && "$snnc" sim -q "$tmp/net.yaml" -o "$tmp/mode.csv")
+[ "$(stat -c %a "$tmp/mode.csv")" = 644 ] && ok "output mode follows the umask" || bad "output mode $(stat -c %a "$tmp/mode.csv")"
+ln -s "$tmp/mode.csv" "$tmp/link.csv"
+"$snnc" sim -q "$tmp/net.yaml" --all -o "$tmp/link.csv"
+[ -L "$tmp/link.csv" ] && grep -q stim "$tmp/mode.csv" && ok "a link is written through" || bad "link replaced"
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" >"$tmp/from-fifo" &
+"$snnc" sim -q "$tmp/net.yaml" -o "$tmp/fifo"
+wait
+[ -p "$tmp/fifo" ] && cmp -s "$tmp/from-fifo" "$tmp/want.csv" && ok "a pipe is written through" || bad "pipe output"
+expect 2 "-o - with --v-out -" -- "$snnc" sim "$tmp/net.yaml" -o - --v-out -
+
+# Extreme values: an unrepresentable voltage is a located error in fixed
+# point and fine in float64; a time constant far below dt stays finite.
+cat >"$tmp/range.yaml" <<'YAML'
+snn: 1
+name: range
+timestep: 0.1 ms
+duration: 5 ms
+populations:
+  s: {size: 1, model: spike_source_array, spike_times: [1 ms]}
+  n: {size: 1, model: lif_curr_exp, params: {v_thresh: 40000 mV, tau_m: 0.0001 ms}, record: [v]}
+projections:
+  - {pre: s, post: n, connector: all_to_all, weight: 1 nA}
+YAML
+expect 1 "unrepresentable voltage" -- "$snnc" sim "$tmp/range.yaml"
+has "$tmp/err" "range.yaml:7:3: error: .*v_thresh = 40000 mV is outside" "range error located"
+expect 0 "float64 takes it" -- "$snnc" sim -q --float "$tmp/range.yaml" --v-out "$tmp/rv.csv"
+grep -qi nan "$tmp/rv.csv" && bad "float64 voltages hold NaN" || ok "float64 voltages finite"
+
 # A failed run leaves no output behind.
 expect 1 "failing sim" -- "$snnc" sim "$tmp/bad.yaml" -o "$tmp/never.csv"
 [ ! -e "$tmp/never.csv" ] && ok "no output on failure" || bad "output left behind"

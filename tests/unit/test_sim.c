@@ -317,6 +317,69 @@ static void test_threads_change_nothing(void **state)
     snn_net_free(net);
 }
 
+/* An output that fails stops every thread at the same step: the run
+ * returns the callback's error and never hangs, whatever the threads. */
+static int fail_after(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n)
+{
+    int *left = ctx;
+    return --*left > 0 ? 0 : SNN_EIO;
+}
+
+static void test_failing_output_stops_all_threads(void **state)
+{
+    (void)state;
+    struct snn_net *net = small_net(3);
+    for (int round = 0; round < 60; round++) {
+        int left = 1 + round % 7;
+        struct snn_sim_opts o = {.steps = 3000, .threads = 2 + round % 4, .ctx = &left,
+                                 .on_spikes = fail_after, .all_spikes = true};
+        assert_int_equal(snn_sim_run(net, &o, NULL, NULL), SNN_EIO);
+        assert_int_equal(left, 0); /* not called again after it failed */
+    }
+    snn_net_free(net);
+}
+
+/* Voltages recorded with several threads equal those of one. */
+struct vlog {
+    double *v;
+    size_t n, cap;
+};
+
+static int log_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double v)
+{
+    struct vlog *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 4096;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        if (!l->v)
+            return SNN_ENOMEM;
+    }
+    l->v[l->n++] = v + step * 1e-9 + neuron * 1e-12;
+    return 0;
+}
+
+static void test_voltages_with_threads(void **state)
+{
+    (void)state;
+    struct snn_net *net = small_net(4);
+    net->pops[1].record |= SNN_REC_V;
+    for (int fl = 0; fl < 2; fl++) {
+        struct vlog a = {0}, b = {0};
+        struct snn_sim_opts o = {.steps = 500, .float64 = fl, .threads = 1, .ctx = &a,
+                                 .on_v = log_v};
+        assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+        o.threads = 3;
+        o.ctx = &b;
+        assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+        assert_int_equal(a.n, 500 * 400);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.v, b.v, a.n * sizeof *a.v);
+        free(a.v);
+        free(b.v);
+    }
+    snn_net_free(net);
+}
+
 static void test_events_are_counted(void **state)
 {
     (void)state;
@@ -385,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_poisson_rate),
         cmocka_unit_test(test_deterministic_and_seeded),
         cmocka_unit_test(test_threads_change_nothing),
+        cmocka_unit_test(test_failing_output_stops_all_threads),
+        cmocka_unit_test(test_voltages_with_threads),
         cmocka_unit_test(test_events_are_counted),
         cmocka_unit_test(test_too_big_is_an_error),
         cmocka_unit_test(test_allocation_failures_are_clean),
