@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <string.h>
 
 #include "abi/fixed.h"
 #include "abi/neuron.h"
@@ -170,6 +171,137 @@ static void test_lif_curr_exp_matches_reference(void **state)
     assert_true(spikes > 10);
 }
 
+
+static int32_t sat128(__int128 x)
+{
+    return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
+
+#define RM(a, k) ref_mul((a), (k).m, (k).s)
+
+/* lif_cond_exp, written from docs/numerics.md. */
+static int ref_cond_step(const struct fx_lif_cond_exp *p, struct fx_lif_state *s, int32_t ie,
+                         int32_t ii)
+{
+    int fired = 0;
+    s->xe = sat128((__int128)s->xe + ie);
+    s->xi = sat128((__int128)s->xi + ii);
+    if (s->refrac) {
+        s->refrac--;
+    } else {
+        int32_t ge = RM(s->xe, p->kg_e), gi = RM(s->xi, p->kg_i);
+        __int128 v = (__int128)s->v + RM(sat128((__int128)p->v_rest - s->v), p->k_leak) +
+                     ref_mul(sat128((__int128)p->e_rev_e - s->v), ge, 30) +
+                     ref_mul(sat128((__int128)p->e_rev_i - s->v), gi, 30) + p->v_off;
+        s->v = sat128(v);
+        if (s->v >= p->v_thresh) {
+            s->v = p->v_reset;
+            s->refrac = p->refrac_steps;
+            fired = 1;
+        }
+    }
+    s->xe = RM(s->xe, p->p22e);
+    s->xi = RM(s->xi, p->p22i);
+    return fired;
+}
+
+/* izhikevich, written from docs/numerics.md. */
+static int ref_izh_step(const struct fx_izhikevich *p, struct fx_izh_state *s, int32_t ie,
+                        int32_t ii)
+{
+    int32_t v1 = sat128((__int128)s->v + RM(ie, p->k_in_e) + RM(ii, p->k_in_i));
+    __int128 sq = (__int128)v1 * v1 + (1 << 15);
+    int32_t v2 = sat128(sq >= 0 ? sq / 65536 : -((-sq + 65535) / 65536));
+    int32_t u = s->u;
+    s->v = sat128((__int128)v1 + RM(v2, p->k_v2) + RM(v1, p->k_v1) + p->c0 - RM(u, p->k_u));
+    s->u = sat128((__int128)u + RM(v1, p->ab_h) - RM(u, p->a_h));
+    if (s->v >= p->v_thresh) {
+        s->v = p->c;
+        s->u = sat128((__int128)s->u + p->d);
+        return 1;
+    }
+    return 0;
+}
+
+/* if_curr_delta, written from docs/numerics.md. */
+static int ref_delta_step(const struct fx_if_curr_delta *p, struct fx_lif_state *s, int32_t ie,
+                          int32_t ii)
+{
+    if (s->refrac) {
+        s->refrac--;
+        return 0;
+    }
+    s->v = sat128((__int128)p->v_rest + RM(sat128((__int128)s->v - p->v_rest), p->p11) +
+                  p->v_off + RM(ie, p->k_in_e) + RM(ii, p->k_in_i));
+    if (s->v >= p->v_thresh) {
+        s->v = p->v_reset;
+        s->refrac = p->refrac_steps;
+        return 1;
+    }
+    return 0;
+}
+
+static uint64_t xs = 0x0123456789ABCDEFu;
+static uint32_t rnd(void)
+{
+    xs ^= xs << 13, xs ^= xs >> 7, xs ^= xs << 17;
+    return (uint32_t)(xs >> 11);
+}
+
+static int32_t rin(void)
+{
+    uint32_t r = rnd();
+    return (r & 7) == 0 ? (int32_t)(rnd() % 65536) - 32768 : (r & 7) == 1 ? (int32_t)rnd() : 0;
+}
+
+static void test_other_models_match_reference(void **state)
+{
+    (void)state;
+    int spikes[3] = {0, 0, 0};
+    for (int trial = 0; trial < 30; trial++) {
+        struct fx_lif_cond_exp c = {
+            .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
+            .v_thresh = -50 * FX_ONE_MV, .e_rev_e = 0, .e_rev_i = -80 * FX_ONE_MV,
+            .v_off = (int32_t)(rnd() % 40000), .k_leak = {(int32_t)(rnd() % (1u << 28)), 35},
+            .kg_e = {(int32_t)(rnd() % (1u << 30)), 20 + (int32_t)(rnd() % 10)},
+            .kg_i = {(int32_t)(rnd() % (1u << 30)), 20 + (int32_t)(rnd() % 10)},
+            .p22e = {(int32_t)(rnd() % (1u << 30)), 30}, .p22i = {(int32_t)(rnd() % (1u << 30)), 30},
+            .refrac_steps = rnd() % 40};
+        struct fx_izhikevich z = {
+            .k_v2 = {1374389535, 35}, .k_v1 = {1 << 29, 30}, .c0 = 14 * FX_ONE_MV + (int32_t)(rnd() % 65536),
+            .k_u = {1717986918, 34}, .a_h = {(int32_t)(rnd() % (1u << 30)), 38},
+            .ab_h = {(int32_t)(rnd() % (1u << 30)), 38}, .c = -65 * FX_ONE_MV,
+            .d = (int32_t)(rnd() % (8 * FX_ONE_MV)), .v_thresh = 30 * FX_ONE_MV,
+            .k_in_e = {FX_ONE_MV, 4}, .k_in_i = {FX_ONE_MV, 4}};
+        struct fx_if_curr_delta dl = {
+            .v_rest = -65 * FX_ONE_MV, .v_reset = -70 * FX_ONE_MV, .v_thresh = -50 * FX_ONE_MV,
+            .v_off = (int32_t)(rnd() % 30000), .p11 = {(int32_t)(rnd() % (1u << 30)), 30},
+            .k_in_e = {FX_ONE_MV, 8}, .k_in_i = {FX_ONE_MV, 8}, .refrac_steps = rnd() % 20};
+        struct fx_lif_state ca = {-60 * FX_ONE_MV, 0, 0, 0}, cb = ca, da = {-65 * FX_ONE_MV, 0, 0, 0}, db = da;
+        struct fx_izh_state za = {-70 * FX_ONE_MV, -14 * FX_ONE_MV}, zb = za;
+        if (trial == 0) { /* the extremes */
+            ca.v = cb.v = INT32_MIN;
+            za.v = zb.v = INT32_MAX;
+            da.v = db.v = INT32_MIN;
+        }
+        for (int t = 0; t < 20000; t++) {
+            int32_t ie = rin(), ii = rin();
+            int f1 = fx_lif_cond_exp_step(&c, &ca, ie & 0x7fffffff, ii & 0x7fffffff);
+            int f2 = ref_cond_step(&c, &cb, ie & 0x7fffffff, ii & 0x7fffffff);
+            int g1 = fx_izhikevich_step(&z, &za, ie, ii), g2 = ref_izh_step(&z, &zb, ie, ii);
+            int h1 = fx_if_curr_delta_step(&dl, &da, ie, ii), h2 = ref_delta_step(&dl, &db, ie, ii);
+            if (f1 != f2 || memcmp(&ca, &cb, sizeof ca))
+                fail_msg("lif_cond_exp trial %d step %d differs from the reference", trial, t);
+            if (g1 != g2 || memcmp(&za, &zb, sizeof za))
+                fail_msg("izhikevich trial %d step %d differs from the reference", trial, t);
+            if (h1 != h2 || memcmp(&da, &db, sizeof da))
+                fail_msg("if_curr_delta trial %d step %d differs from the reference", trial, t);
+            spikes[0] += f1, spikes[1] += g1, spikes[2] += h1;
+        }
+    }
+    assert_true(spikes[0] > 100 && spikes[1] > 100 && spikes[2] > 100);
+}
+
 static void test_refractory_holds_exactly(void **state)
 {
     (void)state;
@@ -267,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_acc_is_order_independent),
         cmocka_unit_test(test_quantize_mult),
         cmocka_unit_test(test_lif_curr_exp_matches_reference),
+        cmocka_unit_test(test_other_models_match_reference),
         cmocka_unit_test(test_refractory_holds_exactly),
         cmocka_unit_test(test_if_subtract_reset),
         cmocka_unit_test(test_if_curr_delta_discards_refractory_input),
