@@ -160,7 +160,7 @@ static bool fl_par_finite(const struct fl_par *f)
     return true;
 }
 
-static int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s, double in_e,
+static inline int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s, double in_e,
                    double in_i)
 {
     switch (m) {
@@ -225,6 +225,32 @@ static int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s,
     }
 }
 
+/* A population whose neurons share one parameter set: the model is fixed
+ * per loop and the parameters sit in a local copy, so the compiler keeps
+ * them in registers.  The same fl_step, so the same results. */
+#define FL_LOOP(M)                                                            \
+    for (uint32_t i = lo; i < hi; i++)                                        \
+        if (fl_step((M), &q, &st[i], ie[i], ii[i]))                           \
+            fired[nf++] = i;                                                  \
+    break
+
+static uint32_t fl_step_shared(enum snn_model m, const struct fl_par *p, struct fl_state *st,
+                               const double *ie, const double *ii, uint32_t lo, uint32_t hi,
+                               uint32_t *fired)
+{
+    const struct fl_par q = *p;
+    uint32_t nf = 0;
+    switch (m) {
+    case SNN_MODEL_LIF_CURR_EXP: FL_LOOP(SNN_MODEL_LIF_CURR_EXP);
+    case SNN_MODEL_LIF_COND_EXP: FL_LOOP(SNN_MODEL_LIF_COND_EXP);
+    case SNN_MODEL_IF_CURR_DELTA: FL_LOOP(SNN_MODEL_IF_CURR_DELTA);
+    case SNN_MODEL_IZHIKEVICH: FL_LOOP(SNN_MODEL_IZHIKEVICH);
+    case SNN_MODEL_IF: FL_LOOP(SNN_MODEL_IF);
+    default: SNN_ASSERT(0);
+    }
+    return nf;
+}
+
 /* ---- the simulation state ---------------------------------------------- */
 
 /* Threads of one simulation: a limit that keeps per-population tables small. */
@@ -253,6 +279,7 @@ struct rt_pop {
     double *ringf;           /* float64: the same */
     void *state;             /* fixed: fx_*_state[ns]; float: fl_state[ns] */
     struct fl_par *fpar;     /* float64 parameters */
+    bool fshared;            /* float64: every neuron has fpar[0]'s parameters */
     /* Neurons [lo[k], lo[k + 1]) belong to thread k.  A step's spikes of
      * thread k's neurons are tfired[t & 1][lo[k] + k * pad ..] (COUNT(s, k, t, p) of
      * them), so a thread may update step t + 1 while others still deliver
@@ -714,6 +741,7 @@ static int setup(struct sim *s)
                 }
             for (uint32_t i = 0; i < pop->size; i++)
                 ((struct fl_state *)rp->state)[sidx(rp, i)] = st[i];
+            rp->fshared = shared(rp->fpar, sizeof *rp->fpar, pop->size);
             continue;
         }
         rp->ring = snn_arena_array(s->arena, cells, sizeof(int32_t));
@@ -769,9 +797,12 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     if (rp->ringf) {
         double *ie = rp->ringf + slot, *ii = ie + rp->ns;
         struct fl_state *st = (struct fl_state *)rp->state + off;
-        for (uint32_t i = lo; i < hi; i++)
-            if (fl_step(rp->model, &rp->fpar[i], &st[i], ie[i], ii[i]))
-                fired[nf++] = i;
+        if (rp->fshared)
+            nf = fl_step_shared(rp->model, &rp->fpar[0], st, ie, ii, lo, hi, fired);
+        else
+            for (uint32_t i = lo; i < hi; i++)
+                if (fl_step(rp->model, &rp->fpar[i], &st[i], ie[i], ii[i]))
+                    fired[nf++] = i;
         memset(ie + lo, 0, (hi - lo) * sizeof *ie);
         memset(ii + lo, 0, (hi - lo) * sizeof *ii);
         COUNT(s, k, t, p) = nf;
