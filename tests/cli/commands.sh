@@ -3,27 +3,8 @@
 # help, version, exit codes, error messages with locations, outputs that
 # are deterministic and never half-written.
 set -uo pipefail
-snnc=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS DESCRIPTION -- COMMAND...: runs it, checks the exit status.
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok "$what"; else
-    bad "$what: exit $got, want $want"; sed 's/^/  | /' "$tmp/err" | head -n 20
-  fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-  if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3: no /$2/ in:"; sed 's/^/  | /' "$1" | head -n 20; fi
-}
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
 
 expect 0 "--help" -- "$snnc" --help
 has "$tmp/out" "^usage: snnc" "main help has usage"
@@ -176,5 +157,4 @@ cmp -s "$tmp/s.ir" "$tmp/s2.ir" && ok "ir round trip" || bad "ir round trip diff
 "$snnc" sim -q "$src/examples/synfire.yaml" -o "$tmp/y.csv" && "$snnc" sim -q "$tmp/s.ir" -o "$tmp/i.csv" &&
   cmp -s "$tmp/y.csv" "$tmp/i.csv" && ok "IR text simulates like its YAML" || bad "IR text simulates differently"
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish

@@ -3,27 +3,8 @@
 # machine descriptions with their sizes, one target's details, a file of
 # one's own, and errors with file:line:col and the documented exit codes.
 set -uo pipefail
-snnc=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS DESCRIPTION -- COMMAND...: runs it, checks the exit status.
-expect() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok "$what"; else
-    bad "$what: exit $got, want $want"; sed 's/^/  | /' "$tmp/err" | head -n 20
-  fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-  if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3: no /$2/ in:"; sed 's/^/  | /' "$1" | head -n 20; fi
-}
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
 
 expect 0 "targets --help" -- "$snnc" targets --help
 has "$tmp/out" "^usage: snnc targets" "targets help has usage"
@@ -88,5 +69,4 @@ expect 2 "--yaml of a file" -- "$snnc" targets --yaml "$tmp/bad.yaml"
 expect 2 "unknown command suggests targets" -- "$snnc" target
 has "$tmp/err" "did you mean 'targets'" "targets suggested"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failed"; exit 1; fi
-echo "all passed"
+finish
