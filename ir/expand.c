@@ -3,21 +3,26 @@
  *
  * Takes a network and a projection (and a rectangle of it, a "slice");
  * gives the synapses of that slice, sorted by (pre, post), appended to a
- * caller-owned struct snn_synapses.  Also gives per-neuron parameter and
- * initial values, the fan-in bound used for sizing, and the ms-to-steps
- * rounding of delays.
+ * caller-owned struct snn_synapses, or just their number per (pre, post
+ * slice) without weights, delays or allocation.  Also gives per-neuron
+ * parameter and initial values, the fan-in and delay bounds used for
+ * sizing, and the ms-to-steps rounding of delays.
  *
  * Invariants (docs/connectivity.md is the full contract):
  *  - Every random choice is one Philox4x32-10 call keyed by net->seed
  *    whose counter names what it is for; no state is carried from one
- *    draw to the next except inside one row (fixed_number_post) or one
- *    column (fixed_number_pre), whose scan always starts at neuron 0.
+ *    draw to the next except inside one row (fixed_probability's gaps,
+ *    fixed_number_post) or one column (fixed_number_pre), whose scan
+ *    always starts at neuron 0.
  *    So a slice is exactly the full expansion restricted to it, whatever
  *    the other slices asked for, and firmware can regenerate one row.
  *  - Only IEEE double +, -, *, /, sqrt and ir/detmath.c touch the real
  *    numbers, so weights and delays are the same bits on every machine.
  *  - On error nothing is appended: out->n is restored and the arrays stay
  *    valid (possibly with more capacity).
+ *  - snn_expand_count() counts exactly what snn_expand() appends; the
+ *    shortcuts of fixed_probability (bounds that skip a logarithm, rows
+ *    taken in batches) change no decision.
  */
 #include "ir/expand.h"
 
@@ -37,9 +42,6 @@
  * the chance of running out is 0.99^1024 < 4e-5; after that the last draw
  * is clamped, so expansion always ends. */
 #define MAX_ATTEMPTS 1024u
-/* Groups of four posts drawn in one batch by fixed_probability: enough
- * independent draws for vector code, few enough to stay on the stack. */
-#define FP_BLOCK 32u
 
 void snn_synapses_free(struct snn_synapses *s)
 {
@@ -180,122 +182,164 @@ static inline void push(const struct ex *x, struct snn_synapses *s, uint32_t i, 
 
 /* ---- connectors ---------------------------------------------------------- */
 
-/* u < t connects; t = round(p 2^32) in [0, 2^32]. */
-static uint64_t threshold(double p)
+/* ---- fixed_probability: geometric gaps ------------------------------------ */
+
+/* Counter tag of the gap draws: c3 = CONNECT | 1 << 8 keeps them apart
+ * from the pair draws of fixed_number_* (c3 = CONNECT). */
+#define FP_GAP_TAG (1u << 8)
+/* "No further post" from fp_next (posts are below 2^32). */
+#define FP_END UINT64_MAX
+
+enum fp_mode { FP_NONE, FP_ALL, FP_GAPS };
+
+/* The rule of one fixed_probability projection. */
+struct fp {
+    enum fp_mode mode;
+    double log_q;    /* snn_det_log(1 - p) < 0, for FP_GAPS */
+    double zero_gap; /* 1 - u at or above this: the gap is 0 (see fp_rule) */
+};
+
+static struct fp fp_rule(double p)
 {
-    if (!(p > 0.0))
-        return 0;
-    if (p >= 1.0)
-        return (uint64_t)1 << 32;
-    return (uint64_t)(p * 4294967296.0 + 0.5);
+    struct fp r = {FP_NONE, 0.0, 2.0};
+    if (!(p > 0.0)) /* also NaN */
+        return r;
+    if (p >= 1.0 - 0x1p-33) {
+        r.mode = FP_ALL;
+        return r;
+    }
+    double q = 1.0 - p; /* p below 2^-54 rounds this to 1: nothing connects */
+    if (q == 1.0)
+        return r;
+    r.log_q = snn_det_log(q);
+    SNN_ASSERT(r.log_q < 0.0);
+    /* A bound that spares the logarithm of gaps that are 0, about a
+     * fraction p of them (it changes no result): if 1 - u >= q (1 + 2^-30)
+     * the true log(1 - u) exceeds log q by about 2^-30, far more than the
+     * few-ULP errors of both logarithms (|log q| <= 24 as p < 1 - 2^-33),
+     * so the computed quotient is below 1. */
+    r.zero_gap = q * (1.0 + 0x1p-30);
+    r.mode = FP_GAPS;
+    return r;
 }
 
-/* Synapses of fixed_probability row i with post in [j0, j1). */
-static uint64_t fp_count(const struct ex *x, uint64_t t, uint32_t i, uint32_t j0, uint32_t j1)
+/* The scan of one row: connected posts in ascending order, below end. */
+struct fp_row {
+    const struct fp *rule;
+    uint32_t i, proj;
+    uint64_t key;
+    uint64_t c;         /* next candidate post */
+    uint64_t k;         /* gaps drawn so far */
+    uint64_t end;       /* the scan stops at end (<= N_post) */
+    double passes_end;  /* 1 - u at or below this: the gap reaches end */
+    struct snn_philox_out o;
+};
+
+/* snn_u01() (docs/connectivity.md), inlined: it is in the inner loop. */
+static inline double u01(uint32_t hi, uint32_t lo)
 {
+    return (double)((uint64_t)hi << 21 | lo >> 11) * 0x1p-53;
+}
+
+/*
+ * A bound that spares the logarithm for most gaps of a sparse row that
+ * end it (it changes no result).  With T = exp(end L) (1 - 2^-30), if
+ * 1 - u <= T the true log(1 - u) is below end L - 2^-31 <= rem L - 2^-31
+ * for the rem <= end posts left, and the computed quotient
+ * log(1 - u) / L, off by a few ULP (relative 2^-50 at most), is still
+ * >= rem: T >= 2^-53 only where |end L| <= 37, and there the margin
+ * 2^-31 / |L| exceeds the error 37 / |L| 2^-50 many times over.
+ */
+static double fp_passes_end(const struct fp *rule, uint64_t end)
+{
+    if (rule->mode != FP_GAPS || end == 0)
+        return -1.0;
+    return snn_det_exp((double)end * rule->log_q) * (1.0 - 0x1p-30);
+}
+
+static inline void fp_start(struct fp_row *r, const struct fp *rule, const struct ex *x,
+                            uint32_t i, uint64_t end, double passes_end)
+{
+    r->rule = rule;
+    r->i = i;
+    r->proj = x->proj;
+    r->key = x->key;
+    r->c = 0;
+    r->k = 0;
+    r->end = rule->mode == FP_NONE ? 0 : end;
+    r->passes_end = passes_end;
+}
+
+/* The next connected post of the row below end (an excluded self pair
+ * included: the caller drops it), or FP_END. */
+static inline uint64_t fp_next(struct fp_row *r)
+{
+    if (r->c >= r->end)
+        return FP_END;
+    if (r->rule->mode == FP_ALL)
+        return r->c++;
+    unsigned h = (unsigned)(r->k & 1) * 2; /* even gaps: v[0], v[1]; odd: v[2], v[3] */
+    if (h == 0)
+        r->o = snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
+                              SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
+    r->k++;
+    double one_minus_u = 1.0 - u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
+    if (one_minus_u <= r->passes_end) {
+        r->c = r->end;
+        return FP_END;
+    }
+    if (one_minus_u >= r->rule->zero_gap)
+        return r->c++;
+    double g = snn_det_log(one_minus_u) / r->rule->log_q; /* >= 0 (or -0) */
+    /* Compared in double first: g may be far beyond 2^64 for tiny p. */
+    if (g >= (double)(r->end - r->c)) {
+        r->c = r->end;
+        return FP_END;
+    }
+    uint64_t j = r->c + (uint64_t)g; /* truncation is floor here */
+    r->c = j + 1;
+    return j;
+}
+
+/* Synapses of fixed_probability row i with post below end. */
+static uint64_t fp_count(const struct ex *x, const struct fp *rule, uint32_t i, uint64_t end)
+{
+    struct fp_row r;
+    fp_start(&r, rule, x, i, end, -1.0);
     uint64_t c = 0;
-    for (uint32_t j = j0; j < j1; j++) {
-        struct snn_philox_out o = snn_philox4x32(j >> 2, i, x->proj, SNN_RNG_CONNECT, x->key);
-        c += (uint64_t)o.v[j & 3] < t && !(x->no_self && i == j);
-    }
+    for (uint64_t j; (j = fp_next(&r)) != FP_END;)
+        c += !(x->no_self && j == i);
     return c;
-}
-
-/* Decision bit masks (bit l: post 4g + l connects) of groups g = b ..
- * b + nb - 1 of row i.  Each mask is the 4-post form of the rule
- * u = philox(g, i, proj, CONNECT).v[l], connected iff u < t. */
-static void fp_masks(unsigned char *mask, uint32_t b, uint32_t nb, uint32_t i, uint32_t proj,
-                     uint64_t key, uint64_t t)
-{
-    for (uint32_t q = 0; q < nb; q++) {
-        struct snn_philox_out o = snn_philox4x32(b + q, i, proj, SNN_RNG_CONNECT, key);
-        mask[q] = (unsigned char)((unsigned)((uint64_t)o.v[0] < t) |
-                                  (unsigned)((uint64_t)o.v[1] < t) << 1 |
-                                  (unsigned)((uint64_t)o.v[2] < t) << 2 |
-                                  (unsigned)((uint64_t)o.v[3] < t) << 3);
-    }
-}
-
-/* The same for exactly FP_BLOCK groups, with Philox4x32-10 written out
- * lane by lane (rounds outside, groups inside) so that compilers turn it
- * into vector code: about twice the speed of FP_BLOCK calls of
- * snn_philox4x32, same bits (the tests compare the two). */
-static void fp_masks_block(unsigned char *mask, uint32_t b, uint32_t i, uint32_t proj,
-                           uint64_t key, uint64_t t)
-{
-    uint32_t c0[FP_BLOCK], c1[FP_BLOCK], c2[FP_BLOCK], c3[FP_BLOCK];
-    for (uint32_t q = 0; q < FP_BLOCK; q++) {
-        c0[q] = b + q;
-        c1[q] = i;
-        c2[q] = proj;
-        c3[q] = SNN_RNG_CONNECT;
-    }
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-    for (int r = 0; r < 10; r++) {
-        for (uint32_t q = 0; q < FP_BLOCK; q++) {
-            uint64_t p0 = (uint64_t)0xD2511F53u * c0[q];
-            uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[q];
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[q] ^ k0;
-            uint32_t n1 = (uint32_t)p1;
-            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[q] ^ k1;
-            uint32_t n3 = (uint32_t)p0;
-            c0[q] = n0;
-            c1[q] = n1;
-            c2[q] = n2;
-            c3[q] = n3;
-        }
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    for (uint32_t q = 0; q < FP_BLOCK; q++)
-        mask[q] = (unsigned char)((unsigned)(c0[q] < t) | (unsigned)(c1[q] < t) << 1 |
-                                  (unsigned)(c2[q] < t) << 2 | (unsigned)(c3[q] < t) << 3);
 }
 
 static int expand_fixed_probability(const struct ex *x, struct snn_synapses *s)
 {
-    uint64_t t = threshold(x->cn->p);
-    if (t == 0)
+    struct fp rule = fp_rule(x->cn->p);
+    if (rule.mode == FP_NONE)
         return 0;
     uint64_t before = 0; /* synapses in rows before i (LIST only) */
     if (x->need_k)
         for (uint32_t i = 0; i < x->pl; i++)
-            before += fp_count(x, t, i, 0, x->n_post);
+            before += fp_count(x, &rule, i, x->n_post);
+    double passes_end = fp_passes_end(&rule, x->qh);
     for (uint32_t i = x->pl; i < x->ph; i++) {
-        if (reserve(s, s->n + (x->qh - x->ql)))
-            return SNN_ENOMEM;
-        uint64_t k = x->need_k ? before + fp_count(x, t, i, 0, x->ql) : 0;
-        /* One draw decides four consecutive posts: group g is posts
-         * 4g .. 4g+3.  A block of groups is drawn first into bit masks,
-         * in a loop without branches so that the draws overlap in the
-         * pipeline, then the (rare, for small p) synapses are appended. */
-        uint32_t g0 = x->ql >> 2, g1 = (x->qh - 1) >> 2;
-        uint32_t proj = x->proj;
-        uint64_t key = x->key;
-        for (uint32_t b = g0; b <= g1; b += FP_BLOCK) {
-            uint32_t nb = g1 - b + 1 < FP_BLOCK ? g1 - b + 1 : FP_BLOCK;
-            unsigned char mask[FP_BLOCK];
-            if (nb == FP_BLOCK)
-                fp_masks_block(mask, b, i, proj, key, t);
-            else
-                fp_masks(mask, b, nb, i, proj, key, t);
-            if (b == g0)
-                mask[0] &= (unsigned char)(0xFu << (x->ql & 3));
-            if (b + nb - 1 == g1)
-                mask[nb - 1] &= (unsigned char)(0xFu >> (3 - ((x->qh - 1) & 3)));
-            if (x->no_self && i >> 2 >= b && i >> 2 < b + nb)
-                mask[(i >> 2) - b] &= (unsigned char)~(1u << (i & 3));
-            for (uint32_t q = 0; q < nb; q++) {
-                unsigned m = mask[q];
-                for (uint32_t j = (b + q) << 2; m; j++, m >>= 1)
-                    if (m & 1)
-                        push(x, s, i, j, k++);
+        /* The scan starts at post 0 whatever the slice: each gap starts
+         * where the previous one ended. */
+        struct fp_row r;
+        fp_start(&r, &rule, x, i, x->qh, passes_end);
+        uint64_t k = before;
+        for (uint64_t j; (j = fp_next(&r)) != FP_END;) {
+            if (x->no_self && j == i)
+                continue;
+            if (j >= x->ql) {
+                if (s->n == s->cap && reserve(s, s->n + 1))
+                    return SNN_ENOMEM;
+                push(x, s, i, (uint32_t)j, k);
             }
-            if (g1 - b < FP_BLOCK) /* last block; also keeps b from wrapping */
-                break;
+            k++;
         }
         if (x->need_k)
-            before += fp_count(x, t, i, 0, x->n_post);
+            before += fp_count(x, &rule, i, x->n_post);
     }
     return 0;
 }
@@ -560,10 +604,11 @@ static uint64_t total_synapses(const struct ex *x)
         return (uint64_t)x->n_pre * x->n_post - (x->no_self ? x->n_pre : 0);
     case SNN_CONN_ONE_TO_ONE: return x->n_pre < x->n_post ? x->n_pre : x->n_post;
     case SNN_CONN_FIXED_PROBABILITY: {
-        uint64_t t = threshold(cn->p), c = 0;
-        if (t)
+        struct fp rule = fp_rule(cn->p);
+        uint64_t c = 0;
+        if (rule.mode != FP_NONE)
             for (uint32_t i = 0; i < x->n_pre; i++)
-                c += fp_count(x, t, i, 0, x->n_post);
+                c += fp_count(x, &rule, i, x->n_post);
         return c;
     }
     case SNN_CONN_FIXED_NUMBER_POST: return (uint64_t)x->n_pre * cn->n;
@@ -695,7 +740,7 @@ uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj)
     uint64_t all = (uint64_t)x.n_pre - x.no_self; /* every candidate pre */
     switch (cn->kind) {
     case SNN_CONN_ALL_TO_ALL: return all;
-    case SNN_CONN_FIXED_PROBABILITY: return threshold(cn->p) ? all : 0;
+    case SNN_CONN_FIXED_PROBABILITY: return fp_rule(cn->p).mode != FP_NONE ? all : 0;
     case SNN_CONN_FIXED_NUMBER_POST: return cn->n ? all : 0;
     case SNN_CONN_ONE_TO_ONE: return 1;
     case SNN_CONN_FIXED_NUMBER_PRE: return cn->n;
@@ -723,4 +768,383 @@ uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj)
     }
     default: SNN_ASSERT(!"unknown connector"); return 0;
     }
+}
+
+/* ---- counting ---------------------------------------------------------------- */
+
+/* Where snn_expand_count() adds: post slice k is [b[k], b[k + 1]), k < n;
+ * the row of pre i starts at counts[(i - pre_lo) n]. */
+struct tally {
+    const uint32_t *b;
+    uint32_t n;
+    uint32_t *counts;
+    uint32_t pre_lo;
+};
+
+static inline uint32_t *row_of(const struct tally *t, uint32_t i)
+{
+    return t->counts + (size_t)(i - t->pre_lo) * t->n;
+}
+
+/* The slice holding post j, or t->n if none does (binary search; equal
+ * bounds make empty slices, which the search passes over). */
+static uint32_t slice_of(const struct tally *t, uint64_t j)
+{
+    if (j < t->b[0] || j >= t->b[t->n])
+        return t->n;
+    uint32_t lo = 0, hi = t->n; /* b[lo] <= j < b[hi] */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->b[mid] <= j)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Walks the slices along a row: posts come in ascending order. */
+struct walk {
+    const struct tally *t;
+    uint32_t k;
+};
+
+/* Adds post j of a row, whose counts are row[], to its slice. */
+static inline void walk_add(struct walk *w, uint32_t *row, uint64_t j)
+{
+    const struct tally *t = w->t;
+    if (j < t->b[0])
+        return;
+    while (w->k < t->n && j >= t->b[w->k + 1])
+        w->k++;
+    if (w->k < t->n)
+        row[w->k]++;
+}
+
+static void count_all_to_all(const struct ex *x, const struct tally *t)
+{
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        uint32_t *row = row_of(t, i);
+        for (uint32_t k = 0; k < t->n; k++) {
+            uint32_t lo = t->b[k] < x->n_post ? t->b[k] : x->n_post;
+            uint32_t hi = t->b[k + 1] < x->n_post ? t->b[k + 1] : x->n_post;
+            if (lo < hi)
+                row[k] += hi - lo - (x->no_self && i >= lo && i < hi);
+        }
+    }
+}
+
+static void count_one_to_one(const struct ex *x, const struct tally *t)
+{
+    for (uint32_t i = x->pl; i < x->ph && i < x->n_post; i++) {
+        uint32_t k = slice_of(t, i);
+        if (k < t->n)
+            row_of(t, i)[k]++;
+    }
+}
+
+/* Rows of fixed_probability counted together: enough independent gaps in
+ * flight to keep the pipeline busy, few enough for the stack. */
+#define FP_ROWS 64u
+
+/* The first draws (counter (0, i0 + q, proj, CONNECT | FP_GAP_TAG)) of
+ * rows i0 .. i0 + FP_ROWS - 1: Philox4x32-10 written lane by lane (rounds
+ * outside, rows inside) so that compilers turn it into vector code; the
+ * same bits as snn_philox4x32() (the tests compare counts and synapses). */
+static void fp_first_draws(uint32_t v[4][FP_ROWS], uint32_t i0, uint32_t proj, uint64_t key)
+{
+    uint32_t c0[FP_ROWS], c1[FP_ROWS], c2[FP_ROWS], c3[FP_ROWS];
+    for (uint32_t q = 0; q < FP_ROWS; q++) {
+        c0[q] = 0;
+        c1[q] = i0 + q;
+        c2[q] = proj;
+        c3[q] = SNN_RNG_CONNECT | FP_GAP_TAG;
+    }
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (int r = 0; r < 10; r++) {
+        for (uint32_t q = 0; q < FP_ROWS; q++) {
+            uint64_t p0 = (uint64_t)0xD2511F53u * c0[q];
+            uint64_t p1 = (uint64_t)0xCD9E8D57u * c2[q];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[q] ^ k0;
+            uint32_t n1 = (uint32_t)p1;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[q] ^ k1;
+            uint32_t n3 = (uint32_t)p0;
+            c0[q] = n0;
+            c1[q] = n1;
+            c2[q] = n2;
+            c3[q] = n3;
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    memcpy(v[0], c0, sizeof c0);
+    memcpy(v[1], c1, sizeof c1);
+    memcpy(v[2], c2, sizeof c2);
+    memcpy(v[3], c3, sizeof c3);
+}
+
+/*
+ * Counts rows i0 .. i0 + nrows - 1 (nrows <= FP_ROWS) of a FP_GAPS rule
+ * below end: exactly fp_next()'s gaps, but taken in waves, one gap of
+ * every row still open per wave, so that the logarithms and draws of
+ * different rows overlap instead of waiting on each other.
+ */
+static void count_fp_rows(const struct ex *x, const struct fp *rule, const struct tally *t,
+                          uint32_t i0, uint32_t nrows, uint64_t end, double passes_end)
+{
+    uint32_t v[4][FP_ROWS];
+    uint64_t c[FP_ROWS], k[FP_ROWS];
+    uint32_t at[FP_ROWS]; /* slice of the last post counted (a struct walk's k) */
+    uint32_t open[FP_ROWS];
+    double om[FP_ROWS], g[FP_ROWS];
+    fp_first_draws(v, i0, x->proj, x->key);
+    for (uint32_t q = 0; q < nrows; q++) {
+        c[q] = k[q] = 0;
+        at[q] = 0;
+        open[q] = q;
+    }
+    uint32_t n_open = end ? nrows : 0;
+    while (n_open) {
+        /* This gap's u; the rows whose gap surely reaches end close. */
+        uint32_t m = 0;
+        for (uint32_t a = 0; a < n_open; a++) {
+            uint32_t q = open[a];
+            if ((k[q] & 1) == 0 && k[q] > 0) {
+                struct snn_philox_out o = snn_philox4x32(
+                    (uint32_t)(k[q] >> 1), i0 + q, x->proj, SNN_RNG_CONNECT | FP_GAP_TAG, x->key);
+                for (int l = 0; l < 4; l++)
+                    v[l][q] = o.v[l];
+            }
+            unsigned h = (unsigned)(k[q] & 1) * 2;
+            k[q]++;
+            om[q] = 1.0 - u01(v[h][q], v[h + 1][q]);
+            open[m] = q; /* m <= a: kept rows are packed in place */
+            m += om[q] > passes_end;
+        }
+        n_open = m;
+        for (uint32_t a = 0; a < n_open; a++) {
+            uint32_t q = open[a];
+            g[q] = om[q] >= rule->zero_gap ? 0.0 : snn_det_log(om[q]) / rule->log_q;
+        }
+        m = 0;
+        for (uint32_t a = 0; a < n_open; a++) {
+            uint32_t q = open[a];
+            if (g[q] >= (double)(end - c[q]))
+                continue;
+            uint64_t j = c[q] + (uint64_t)g[q];
+            c[q] = j + 1;
+            if (!(x->no_self && j == i0 + q)) {
+                struct walk w = {t, at[q]};
+                walk_add(&w, row_of(t, i0 + q), j);
+                at[q] = w.k;
+            }
+            if (c[q] < end)
+                open[m++] = q;
+        }
+        n_open = m;
+    }
+}
+
+static void count_fixed_probability(const struct ex *x, const struct tally *t)
+{
+    struct fp rule = fp_rule(x->cn->p);
+    uint64_t end = x->qh; /* the last bound, clamped to N_post */
+    if (rule.mode == FP_GAPS) {
+        double passes_end = fp_passes_end(&rule, end);
+        for (uint32_t i = x->pl; i < x->ph; i += FP_ROWS) {
+            uint32_t n = x->ph - i < FP_ROWS ? x->ph - i : FP_ROWS;
+            count_fp_rows(x, &rule, t, i, n, end, passes_end);
+            if (n < FP_ROWS)
+                break; /* also keeps i from wrapping */
+        }
+        return;
+    }
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        struct fp_row r;
+        fp_start(&r, &rule, x, i, end, -1.0);
+        struct walk w = {t, 0};
+        uint32_t *row = row_of(t, i);
+        for (uint64_t j; (j = fp_next(&r)) != FP_END;)
+            if (!(x->no_self && j == i))
+                walk_add(&w, row, j);
+    }
+}
+
+static void count_fixed_number_post(const struct ex *x, const struct tally *t)
+{
+    uint32_t n = x->cn->n;
+    uint64_t m = (uint64_t)x->n_post - x->no_self;
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        struct walk w = {t, 0};
+        uint32_t *row = row_of(t, i);
+        uint64_t r = n, kc = 0;
+        uint64_t g = UINT64_MAX;
+        struct snn_philox_out o = {{0}};
+        for (uint32_t j = 0; j < x->qh && r > 0; j++) { /* as expand_fixed_number_post */
+            if (x->no_self && i == j)
+                continue;
+            if (j >> 2 != g) {
+                g = j >> 2;
+                o = snn_philox4x32((uint32_t)g, i, x->proj, SNN_RNG_CONNECT, x->key);
+            }
+            if (select_next(o.v[j & 3], m, kc, r)) {
+                r--;
+                walk_add(&w, row, j);
+            }
+            kc++;
+        }
+    }
+}
+
+static void count_fixed_number_pre(const struct ex *x, const struct tally *t)
+{
+    uint32_t n = x->cn->n;
+    uint64_t m = (uint64_t)x->n_pre - x->no_self;
+    uint32_t k = 0;
+    for (uint32_t j = x->ql; j < x->qh; j++) { /* columns in ascending post */
+        while (k < t->n && j >= t->b[k + 1])
+            k++;
+        if (k == t->n)
+            break;
+        if (j < t->b[k])
+            continue;
+        uint64_t r = n, kc = 0;
+        uint64_t g = UINT64_MAX;
+        struct snn_philox_out o = {{0}};
+        for (uint32_t i = 0; i < x->ph && r > 0; i++) { /* as expand_fixed_number_pre */
+            if (x->no_self && i == j)
+                continue;
+            if (i >> 2 != g) {
+                g = i >> 2;
+                o = snn_philox4x32((uint32_t)g, j, x->proj, SNN_RNG_CONNECT, x->key);
+            }
+            if (select_next(o.v[i & 3], m, kc, r)) {
+                r--;
+                if (i >= x->pl)
+                    row_of(t, i)[k]++;
+            }
+            kc++;
+        }
+    }
+}
+
+static void count_from_list(const struct ex *x, const struct tally *t)
+{
+    const struct snn_connector *cn = x->cn;
+    for (uint32_t e = 0; e < cn->n; e++) {
+        uint32_t i = cn->list_pre[e];
+        if (i < x->pl || i >= x->ph)
+            continue;
+        uint32_t k = slice_of(t, cn->list_post[e]);
+        if (k < t->n)
+            row_of(t, i)[k]++;
+    }
+}
+
+static void count_matrix(const struct ex *x, const struct tally *t)
+{
+    for (uint32_t i = x->pl; i < x->ph; i++) {
+        const double *mrow = x->cn->matrix + (size_t)i * x->n_post;
+        uint32_t *row = row_of(t, i);
+        for (uint32_t k = 0; k < t->n; k++) {
+            uint32_t lo = t->b[k] < x->n_post ? t->b[k] : x->n_post;
+            uint32_t hi = t->b[k + 1] < x->n_post ? t->b[k + 1] : x->n_post;
+            uint32_t c = 0;
+            for (uint32_t j = lo; j < hi; j++)
+                c += mrow[j] != 0.0;
+            row[k] += c;
+        }
+    }
+}
+
+int snn_expand_count(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
+                     const uint32_t *post_bounds, uint32_t n_post_slices, uint32_t *counts,
+                     struct snn_diag *d)
+{
+    struct ex x;
+    setup(&x, net, proj);
+    int rc = check(&x, d); /* the errors snn_expand() would report */
+    if (rc)
+        return rc;
+    if (n_post_slices == 0)
+        return 0;
+    x.pl = pre_lo;
+    x.ph = pre_hi < x.n_pre ? pre_hi : x.n_pre;
+    x.ql = post_bounds[0];
+    x.qh = post_bounds[n_post_slices] < x.n_post ? post_bounds[n_post_slices] : x.n_post;
+    if (x.pl >= x.ph || x.ql >= x.qh)
+        return 0;
+    struct tally t = {post_bounds, n_post_slices, counts, pre_lo};
+    switch (x.cn->kind) {
+    case SNN_CONN_ALL_TO_ALL: count_all_to_all(&x, &t); break;
+    case SNN_CONN_ONE_TO_ONE: count_one_to_one(&x, &t); break;
+    case SNN_CONN_FIXED_PROBABILITY: count_fixed_probability(&x, &t); break;
+    case SNN_CONN_FIXED_NUMBER_POST: count_fixed_number_post(&x, &t); break;
+    case SNN_CONN_FIXED_NUMBER_PRE: count_fixed_number_pre(&x, &t); break;
+    case SNN_CONN_FROM_LIST: count_from_list(&x, &t); break;
+    case SNN_CONN_MATRIX: count_matrix(&x, &t); break;
+    default: SNN_ASSERT(!"unknown connector");
+    }
+    return 0;
+}
+
+/* ---- the largest delay ------------------------------------------------------- */
+
+/* |z| of a normal draw is at most sqrt(-2 log 2^-53) = 8.5717 (1 - u1 >=
+ * 2^-53, |cos| <= 1); the factor 1 + 2^-20 covers the few-ULP errors of
+ * snn_det_log and snn_det_cos2pi. */
+static double normal_z_bound(void)
+{
+    return sqrt(-2.0 * snn_det_log(0x1p-53)) * (1.0 + 0x1p-20);
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The most steps a delay value can give.  Rounding to steps is
+ * nondecreasing in ms, and so is each rounded operation of a draw in its
+ * operands, so the largest draw bounds the largest delay. */
+static uint32_t value_max_steps(const struct snn_value *v, double dt_ms)
+{
+    switch (v->kind) {
+    case SNN_VAL_CONST: return snn_delay_steps(v->c, dt_ms);
+    case SNN_VAL_UNIFORM: {
+        /* a + (b - a) u: largest at u = 1 - 2^-53 if b >= a, at u = 0 (a) if not. */
+        double top = v->a + (v->b - v->a) * (1.0 - 0x1p-53);
+        return max_u32(snn_delay_steps(top, dt_ms), snn_delay_steps(v->a, dt_ms));
+    }
+    case SNN_VAL_NORMAL: {
+        double sd = v->b < 0 ? -v->b : v->b;
+        double w = v->a + sd * normal_z_bound();
+        if (!v->bounded)
+            return snn_delay_steps(w, dt_ms);
+        /* Clip and redraw both end in [lo, hi]: at most the clamped
+         * largest draw; with lo > hi the clamp can also give lo. */
+        w = w < v->lo ? v->lo : w > v->hi ? v->hi : w;
+        return max_u32(snn_delay_steps(w, dt_ms), snn_delay_steps(v->lo, dt_ms));
+    }
+    case SNN_VAL_LIST: {
+        uint32_t m = 1;
+        for (uint32_t k = 0; k < v->n; k++)
+            m = max_u32(m, snn_delay_steps(v->list[k], dt_ms));
+        return m;
+    }
+    default: SNN_ASSERT(!"unknown value kind"); return SNN_MAX_DELAY_STEPS;
+    }
+}
+
+uint32_t snn_expand_max_delay_steps(const struct snn_net *net, uint32_t proj)
+{
+    SNN_ASSERT(proj < net->n_projs);
+    const struct snn_proj *pj = &net->projs[proj];
+    const struct snn_connector *cn = &pj->conn;
+    if (cn->kind == SNN_CONN_FROM_LIST && cn->list_d) {
+        uint32_t m = 1; /* the list's own delays replace the projection's */
+        for (uint32_t k = 0; k < cn->n; k++)
+            m = max_u32(m, snn_delay_steps(cn->list_d[k], net->dt_ms));
+        return m;
+    }
+    return value_max_steps(&pj->delay, net->dt_ms);
 }

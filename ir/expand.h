@@ -46,6 +46,26 @@ int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32
 double snn_value_neuron(const struct snn_net *net, uint32_t pop, unsigned slot, bool is_init,
                         uint32_t neuron);
 
+/*
+ * Counts the synapses of projection proj from each pre neuron of
+ * [pre_lo, pre_hi) onto each post slice, slice k being post neurons
+ * [post_bounds[k], post_bounds[k + 1]) for k < n_post_slices (bounds
+ * ascending; posts outside them are not counted).  counts holds
+ * (pre_hi - pre_lo) x n_post_slices entries, row-major by pre, and is
+ * added to, not cleared.  Exactly the synapses snn_expand() makes, without
+ * their weights and delays.  0, SNN_ENOMEM or SNN_ESEMA (reported to d).
+ */
+int snn_expand_count(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
+                     const uint32_t *post_bounds, uint32_t n_post_slices, uint32_t *counts,
+                     struct snn_diag *d);
+
+/* A bound on the delay in timesteps of every synapse of projection proj,
+ * from its delay value without expanding (docs/connectivity.md): exact
+ * for a constant, a uniform and a list (or from_list's own delays); for a
+ * normal, mean + |sd| 8.5717.. (the largest |z| a draw can give) clamped
+ * to its bounds. */
+uint32_t snn_expand_max_delay_steps(const struct snn_net *net, uint32_t proj);
+
 /* Largest number of synapses of projection proj that can end on one post
  * neuron: exact for list-like connectors, the worst case for random ones. */
 uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj);

@@ -5,13 +5,18 @@
  * Covers, for every connector: the key property that any grid of slices
  * reassembles the full expansion exactly (with distribution weights and
  * delays); sorted output; determinism and seed dependence; exact counts
- * (fixed_number_*); statistics (fixed_probability count, uniform and
+ * (fixed_number_*); statistics (fixed_probability count, column spread,
+ * adjacent pairs and the post after a dropped self pair; uniform and
  * normal weights, selection fairness); self pairs; list weights in the
- * natural order; the fixed_probability fast path against the rule written
- * out pair by pair; errors (list length, impossible n, list entries out
- * of range); allocation failures; fan-in bounds; per-neuron values; and a
- * tiny case whose synapses are pinned (golden numbers computed once with
- * this implementation: a change to any draw shows up here).
+ * natural order; fixed_probability (with its shortcuts) against the gap
+ * rule written out step by step, for p from 0 and tiny to 1, its gap
+ * counters pinned, and the mapper's 4096 x 4096 at p = 0.0001 (count,
+ * slices); snn_expand_count() against snn_expand() over random networks,
+ * ranges and bounds; the delay bound of every kind of value; errors (list
+ * length, impossible n, list entries out of range); allocation failures;
+ * fan-in bounds; per-neuron values; and a tiny case whose synapses are
+ * pinned (they match the Python reference of docs/connectivity.md: a
+ * change to any draw shows up here).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -280,11 +285,57 @@ static void test_slices_all_kinds(void **state)
 
 /* ---- rules ------------------------------------------------------------------ */
 
-/* The fast path gives exactly the rule written out one pair at a time. */
+/* fixed_probability row i written out from docs/connectivity.md, step by
+ * step (no shortcuts): its posts go to out (if not NULL); gives their
+ * number. */
+static uint64_t fp_ref_row(uint64_t seed, uint32_t proj, double p, uint32_t i, uint32_t n_post,
+                           bool no_self, uint32_t *out)
+{
+    uint64_t n = 0;
+    if (!(p > 0.0))
+        return 0;
+    if (p >= 1.0 - 0x1p-33) {
+        for (uint32_t j = 0; j < n_post; j++)
+            if (!(no_self && j == i)) {
+                if (out)
+                    out[n] = j;
+                n++;
+            }
+        return n;
+    }
+    double q = 1.0 - p;
+    if (q == 1.0)
+        return 0;
+    double L = snn_det_log(q);
+    uint64_t c = 0, k = 0;
+    while (c < n_post) {
+        struct snn_philox_out v =
+            snn_philox4x32((uint32_t)(k >> 1), i, proj, SNN_RNG_CONNECT | 1u << 8, seed);
+        unsigned h = (unsigned)(k & 1) * 2;
+        k++;
+        double g = snn_det_log(1.0 - snn_u01(v.v[h], v.v[h + 1])) / L;
+        if (g >= (double)(n_post - c))
+            break;
+        uint64_t j = c + (uint64_t)g;
+        if (!(no_self && j == i)) {
+            if (out)
+                out[n] = (uint32_t)j;
+            n++;
+        }
+        c = j + 1;
+    }
+    return n;
+}
+
+/* The expansion (with its shortcuts) gives exactly the rule written out,
+ * for every kind of p: none, tiny (huge gaps), sparse, dense, all. */
 static void test_fixed_probability_rule(void **state)
 {
     (void)state;
-    const double ps[] = {0.0, 1e-9, 0.05, 0.5, 0.999, 1.0};
+    const double ps[] = {0.0,   -0.5,      NAN,    1e-300,           0x1p-55,         0x1p-53,
+                         1e-15, 1e-9,      1e-4,   0.05,             0.5,             0.999,
+                         0.9999999, 1.0 - 0x1p-34, 1.0 - 0x1p-33, 1.0, 2.0};
+    static uint32_t row[301];
     for (size_t q = 0; q < sizeof ps / sizeof ps[0]; q++) {
         /* Square, self pairs excluded. */
         struct snn_net *net = make_net(0xABCDEF0123456789u, 301, 301, true);
@@ -294,23 +345,22 @@ static void test_fixed_probability_rule(void **state)
         p->conn.allow_self = false;
         struct snn_synapses s;
         expand_full(net, &s);
-        uint64_t t = ps[q] >= 1.0 ? (uint64_t)1 << 32 : (uint64_t)(ps[q] * 4294967296.0 + 0.5);
         uint64_t e = 0;
-        for (uint32_t i = 0; i < 301; i++)
-            for (uint32_t j = 0; j < 301; j++) {
-                uint32_t u = snn_philox4x32(j >> 2, i, 0, SNN_RNG_CONNECT, net->seed).v[j & 3];
-                if (i == j || u >= t)
-                    continue;
+        for (uint32_t i = 0; i < 301; i++) {
+            uint64_t n = fp_ref_row(net->seed, 0, ps[q], i, 301, true, row);
+            for (uint64_t r = 0; r < n; r++, e++) {
                 assert_true(e < s.n);
                 assert_int_equal(s.pre[e], i);
-                assert_int_equal(s.post[e], j);
-                e++;
+                assert_int_equal(s.post[e], row[r]);
             }
+        }
         assert_int_equal(e, s.n);
-        if (ps[q] == 1.0)
+        if (ps[q] >= 1.0 - 0x1p-33)
             assert_int_equal(s.n, 301 * 300);
-        if (ps[q] == 0.0)
+        if (!(ps[q] > 0x1p-54))
             assert_int_equal(s.n, 0);
+        if (ps[q] > 0.01 && ps[q] < 0.9)
+            assert_true(s.n > 0 && s.n < 301 * 300);
         snn_synapses_free(&s);
         snn_net_free(net);
     }
@@ -365,37 +415,132 @@ static void test_fixed_number_rule(void **state)
     }
 }
 
-/* t = round(p 2^32): p just above and below u - 1/2 decide pair (i, j). */
-static void test_fixed_probability_threshold(void **state)
+/* The counters of the gaps, pinned: row 0 of a 1 x 1000 projection at
+ * p = 0.01 has its first posts at the gaps of (0, 0, proj, CONNECT | 256)
+ * v[0..1] and v[2..3], then of (1, 0, proj, ...) v[0..1]; the projection
+ * index is c2 and a post slice stops the scan at its end. */
+static void test_fixed_probability_gaps(void **state)
 {
     (void)state;
-    struct snn_net *net = make_net(31, 1, 3, false);
-    struct snn_proj *p = proj0(net);
+    struct snn_net *net = make_net(31, 1, 1000, false);
+    assert_non_null(snn_net_add_proj(net, 0, 1));
+    struct snn_proj *p = &net->projs[1];
     p->conn.kind = SNN_CONN_FIXED_PROBABILITY;
-    uint32_t u = snn_philox4x32(0, 0, 0, SNN_RNG_CONNECT, 31).v[2]; /* pair (0, 2) */
+    p->conn.p = 0.01;
+    double L = snn_det_log(1.0 - 0.01);
+    uint64_t want[3], c = 0;
+    for (uint32_t k = 0; k < 3; k++) {
+        struct snn_philox_out o = snn_philox4x32(k >> 1, 0, 1, 257, 31);
+        double g = snn_det_log(1.0 - snn_u01(o.v[2 * (k & 1)], o.v[2 * (k & 1) + 1])) / L;
+        assert_true(g < 1000.0 - (double)c); /* holds for this seed */
+        want[k] = c + (uint64_t)g;
+        c = want[k] + 1;
+    }
     struct snn_synapses s = {0};
-    p->conn.p = ((double)u + 0.6) / 4294967296.0; /* t = u + 1: connects */
-    assert_int_equal(snn_expand(net, 0, 0, 1, 2, 3, &s, NULL), 0);
-    assert_int_equal(s.n, 1);
-    p->conn.p = ((double)u + 0.4) / 4294967296.0; /* t = u: does not */
-    assert_int_equal(snn_expand(net, 0, 0, 1, 2, 3, &s, NULL), 0);
-    assert_int_equal(s.n, 1);
+    assert_int_equal(snn_expand(net, 1, 0, 1, 0, UINT32_MAX, &s, NULL), 0);
+    assert_true(s.n >= 3);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(s.post[k], want[k]);
+    /* The slice [want[1], want[2] + 1) holds exactly want[1] and want[2]. */
+    s.n = 0;
+    assert_int_equal(
+        snn_expand(net, 1, 0, 1, (uint32_t)want[1], (uint32_t)want[2] + 1, &s, NULL), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.post[0], want[1]);
+    assert_int_equal(s.post[1], want[2]);
     snn_synapses_free(&s);
     snn_net_free(net);
 }
 
+/* The connection probability: the number of synapses, their spread over
+ * the posts, adjacent pairs (gaps of 0), and the post after a dropped
+ * self pair. */
 static void test_fixed_probability_count(void **state)
 {
     (void)state;
-    struct snn_net *net = make_net(7, 1000, 1000, false);
+    struct snn_net *net = make_net(7, 1000, 1000, true);
     struct snn_proj *p = proj0(net);
     p->conn.kind = SNN_CONN_FIXED_PROBABILITY;
     p->conn.p = 0.1;
+    p->conn.allow_self = false;
     struct snn_synapses s;
     expand_full(net, &s);
-    double mean = 1e6 * 0.1, sd = sqrt(1e6 * 0.1 * 0.9);
+    double pairs = 1000.0 * 999.0;
+    double mean = pairs * 0.1, sd = sqrt(pairs * 0.1 * 0.9);
     assert_true(fabs((double)s.n - mean) < 5 * sd);
     assert_sorted(&s, false);
+    static uint32_t col[1000];
+    memset(col, 0, sizeof col);
+    uint64_t adjacent = 0, after_self = 0;
+    for (uint64_t e = 0; e < s.n; e++) {
+        assert_true(s.pre[e] != s.post[e]);
+        col[s.post[e]]++;
+        adjacent += e > 0 && s.pre[e - 1] == s.pre[e] && s.post[e - 1] + 1 == s.post[e];
+        after_self += s.post[e] == s.pre[e] + 1;
+    }
+    /* Columns: chi-square with 1000 degrees of freedom (mean 1000, sd 45). */
+    double chi2 = 0;
+    for (int j = 0; j < 1000; j++) {
+        double m = 999.0 * 0.1; /* each column has 999 candidate pres */
+        chi2 += (col[j] - m) * (col[j] - m) / (m * 0.9);
+    }
+    assert_true(fabs(chi2 - 1000.0) < 6 * sqrt(2000.0));
+    /* Adjacent connected posts (pairs (j, j + 1), j + 1 != i, j != i). */
+    double adj_mean = 1000.0 * 997.0 * 0.01;
+    assert_true(fabs((double)adjacent - adj_mean) < 6 * sqrt(adj_mean));
+    /* Post i + 1 of row i is still connected with probability p. */
+    assert_true(fabs((double)after_self - 99.9) < 5 * sqrt(999 * 0.1 * 0.9));
+    snn_synapses_free(&s);
+    snn_net_free(net);
+}
+
+/* The mapper's case: 4096 x 4096 at p = 0.0001.  The number of synapses
+ * is within 5 sigma of p N^2; slices of 256 (and unaligned ones) expand
+ * to exactly the whole, and snn_expand_count agrees slice by slice. */
+static void test_fixed_probability_sparse(void **state)
+{
+    (void)state;
+    struct snn_net *net = make_net(2024, 4096, 4096, false);
+    struct snn_proj *p = proj0(net);
+    p->conn.kind = SNN_CONN_FIXED_PROBABILITY;
+    p->conn.p = 0.0001;
+    set_uniform(&p->weight, 0.0, 1.0);
+    set_uniform(&p->delay, 0.1, 3.0);
+    struct snn_synapses s;
+    expand_full(net, &s);
+    double mean = 4096.0 * 4096.0 * 0.0001, sd = sqrt(mean * 0.9999);
+    assert_true(fabs((double)s.n - mean) < 5 * sd);
+    uint64_t e = 0;
+    static uint32_t row[4096];
+    for (uint32_t i = 0; i < 4096; i++) {
+        uint64_t n = fp_ref_row(2024, 0, 0.0001, i, 4096, false, row);
+        for (uint64_t r = 0; r < n; r++, e++) {
+            assert_int_equal(s.pre[e], i);
+            assert_int_equal(s.post[e], row[r]);
+        }
+    }
+    assert_int_equal(e, s.n);
+    static const uint32_t pc[] = {0, 256, 512, 1000, 1001, 3840, 4096, UINT32_MAX};
+    static const uint32_t qc[] = {0, 256, 300, 2048, 2304, 4095, 4096};
+    check_slices(net, pc, 8, qc, 7);
+    uint32_t b[17];
+    for (uint32_t k = 0; k <= 16; k++)
+        b[k] = 256 * k;
+    static uint32_t counts[256 * 16];
+    uint64_t total = 0, ei = 0;
+    for (uint32_t a = 0; a < 16; a++) {
+        memset(counts, 0, sizeof counts);
+        assert_int_equal(snn_expand_count(net, 0, 256 * a, 256 * a + 256, b, 16, counts, NULL), 0);
+        for (uint32_t i = 256 * a; i < 256 * a + 256; i++)
+            for (uint32_t k = 0; k < 16; k++) {
+                uint32_t n = 0;
+                for (; ei < s.n && s.pre[ei] == i && s.post[ei] < b[k + 1]; ei++)
+                    n++;
+                assert_int_equal(counts[(i - 256 * a) * 16 + k], n);
+                total += n;
+            }
+    }
+    assert_int_equal(total, s.n);
     snn_synapses_free(&s);
     snn_net_free(net);
 }
@@ -736,7 +881,9 @@ static void test_determinism_and_seed(void **state)
 }
 
 /* Golden: a 3 x 5 fixed_probability with uniform weights and normal
- * delays, seed 42; numbers computed once with this implementation. */
+ * delays, seed 42.  The synapses and weights are those the Python
+ * reference in docs/connectivity.md prints (written from the document
+ * alone); the delays were computed once with this implementation. */
 static void test_golden_tiny(void **state)
 {
     (void)state;
@@ -763,12 +910,10 @@ static void test_golden_tiny(void **state)
     } want[] = {
         {0, 0, 0x1.4f03e9c8bfd6ep-2, 8},
         {0, 2, 0x1.88f78e493b21dp-1, 12},
+        {0, 3, 0x1.9a4722bdd308p-3, 4},
         {0, 4, 0x1.d6105d7113cbep-2, 8},
-        {1, 0, 0x1.3cdf93ff633ep-5, 12},
-        {1, 1, 0x1.cb939fdeb832p-6, 4},
-        {1, 4, 0x1.db0f2495808c5p-1, 11},
         {2, 0, 0x1.19949338f0636p-2, 14},
-        {2, 2, 0x1.0a827c4bb5514p-3, 8},
+        {2, 1, 0x1.ab76dc045aa94p-1, 8},
     };
     assert_int_equal(s.n, sizeof want / sizeof want[0]);
     for (uint64_t e = 0; e < s.n; e++) {
@@ -902,6 +1047,195 @@ static void test_alloc_failure(void **state)
         snn_synapses_free(&ref);
         snn_net_free(net);
     }
+}
+
+/* ---- counting ------------------------------------------------------------------ */
+
+static uint64_t lcg_state;
+
+static uint32_t rnd(uint32_t n) /* 0 .. n - 1 */
+{
+    lcg_state = lcg_state * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)((lcg_state >> 33) % n);
+}
+
+/* snn_expand_count() against snn_expand() over random networks of every
+ * connector, random pre ranges and random post bounds (repeated bounds,
+ * gaps before the first and after the last, bounds past N_post). */
+static void test_count_matches_expand(void **state)
+{
+    (void)state;
+    lcg_state = 12345;
+    static uint32_t lp[400], lq[400];
+    static double mat[120 * 120];
+    static uint32_t counts[130 * 8];
+    for (int round = 0; round < 350; round++) {
+        int kind = round % SNN_CONN_COUNT;
+        bool same = rnd(2);
+        uint32_t n_pre = 1 + rnd(120), n_post = same ? n_pre : 1 + rnd(120);
+        struct snn_net *net = make_net(1000 + (uint64_t)round, n_pre, n_post, same);
+        struct snn_proj *p = proj0(net);
+        p->conn.kind = (enum snn_conn_kind)kind;
+        p->conn.allow_self = rnd(2);
+        static const double ps[] = {0.0, 0.001, 0.05, 0.3, 0.9, 1.0};
+        p->conn.p = ps[rnd(6)];
+        if (kind == SNN_CONN_FIXED_NUMBER_POST)
+            p->conn.n = rnd(n_post - (same && !p->conn.allow_self) + 1);
+        if (kind == SNN_CONN_FIXED_NUMBER_PRE)
+            p->conn.n = rnd(n_pre - (same && !p->conn.allow_self) + 1);
+        if (kind == SNN_CONN_FROM_LIST) {
+            p->conn.n = rnd(400);
+            for (uint32_t e = 0; e < p->conn.n; e++) {
+                lp[e] = rnd(n_pre);
+                lq[e] = e && rnd(4) == 0 ? lq[e - 1] : rnd(n_post); /* repeats */
+            }
+            p->conn.list_pre = lp;
+            p->conn.list_post = lq;
+        }
+        if (kind == SNN_CONN_MATRIX) {
+            for (uint32_t e = 0; e < n_pre * n_post; e++)
+                mat[e] = rnd(3) == 0 ? 1.0 + e : 0.0;
+            p->conn.matrix = mat;
+        }
+        uint32_t ns = 1 + rnd(7), b[9];
+        for (uint32_t k = 0; k <= ns; k++)
+            b[k] = rnd(n_post + 20);
+        for (uint32_t k = 1; k <= ns; k++) /* insertion sort */
+            for (uint32_t m = k; m > 0 && b[m - 1] > b[m]; m--) {
+                uint32_t t = b[m];
+                b[m] = b[m - 1];
+                b[m - 1] = t;
+            }
+        if (rnd(3) == 0)
+            b[ns] = UINT32_MAX;
+        uint32_t pl = rnd(n_pre + 3), ph = pl + rnd(n_pre + 10);
+        uint32_t rows = ph - pl;
+        for (uint32_t e = 0; e < rows * ns; e++)
+            counts[e] = 7; /* added to, not cleared */
+        assert_int_equal(snn_expand_count(net, 0, pl, ph, b, ns, counts, NULL), 0);
+        for (uint32_t k = 0; k < ns; k++) {
+            struct snn_synapses s = {0};
+            assert_int_equal(snn_expand(net, 0, pl, ph, b[k], b[k + 1], &s, NULL), 0);
+            uint64_t e = 0;
+            for (uint32_t i = pl; i < ph; i++) {
+                uint32_t n = 0;
+                while (e < s.n && s.pre[e] == i)
+                    n++, e++;
+                assert_int_equal(counts[(i - pl) * ns + k] - 7, n);
+            }
+            assert_int_equal(e, s.n);
+            snn_synapses_free(&s);
+        }
+        snn_net_free(net);
+    }
+}
+
+/* The errors of snn_expand(), reported the same way; nothing counted. */
+static void test_count_errors(void **state)
+{
+    (void)state;
+    static const double w[8] = {0};
+    struct snn_net *net = make_net(1, 3, 3, false);
+    struct snn_proj *p = proj0(net);
+    p->weight.kind = SNN_VAL_LIST;
+    p->weight.list = w;
+    p->weight.n = 8; /* 9 synapses */
+    FILE *f;
+    struct snn_diag *d = mem_diag(&f);
+    uint32_t b[2] = {0, 3}, counts[3] = {0};
+    assert_int_equal(snn_expand_count(net, 0, 0, 3, b, 1, counts, d), SNN_ESEMA);
+    assert_int_equal(snn_diag_errors(d), 1);
+    p->weight.kind = SNN_VAL_CONST;
+    p->conn.kind = SNN_CONN_FIXED_NUMBER_PRE;
+    p->conn.n = 4;
+    assert_int_equal(snn_expand_count(net, 0, 0, 3, b, 1, counts, d), SNN_ESEMA);
+    assert_int_equal(snn_diag_errors(d), 2);
+    fflush(f);
+    assert_non_null(strstr(diag_buf, "fixed_number_pre n = 4"));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(counts[k], 0);
+    p->conn.n = 3; /* every pre of every post */
+    assert_int_equal(snn_expand_count(net, 0, 0, 3, b, 1, counts, d), 0);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(counts[k], 3);
+    snn_diag_free(d);
+    fclose(f);
+    snn_net_free(net);
+}
+
+/* snn_expand_max_delay_steps() for every kind of delay value: never below
+ * a delay the expansion makes, and the documented value. */
+static void test_max_delay_steps(void **state)
+{
+    (void)state;
+    struct snn_net *net = make_net(3, 150, 150, false);
+    struct snn_proj *p = proj0(net); /* all_to_all: 22,500 delays */
+    static double dl[150 * 150];
+    struct {
+        int kind; /* 0 const, 1 uniform, 2 normal, 3 list */
+        double a, b;
+        int bounded; /* 0 no, 1 clip, 2 redraw */
+        double lo, hi;
+        uint32_t want;
+        bool exact; /* the expansion reaches the bound */
+    } cases[] = {
+        {0, 1.0, 0, 0, 0, 0, 10, true},
+        {0, 100.0, 0, 0, 0, 0, 255, true},
+        {0, -1.0, 0, 0, 0, 0, 1, true},
+        {1, 0.1, 2.0, 0, 0, 0, 20, true},
+        {1, 2.0, 0.5, 0, 0, 0, 20, true}, /* reversed: largest at u = 0 */
+        {2, 1.0, 0.5, 0, 0, 0, 53, false}, /* 1 + 0.5 * 8.5717 ms */
+        {2, 1.0, -0.5, 0, 0, 0, 53, false},
+        {2, 1.0, 0.5, 1, 0.5, 1.2, 12, true},
+        {2, 1.0, 0.5, 2, 0.5, 1.2, 12, true},
+        {2, 1.0, 0.5, 2, 0.5, 100.0, 53, false},
+        {2, 1.0, 0.5, 1, 3.0, 4.0, 40, false}, /* mostly clamped to lo: 30 */
+        {3, 0, 0, 0, 0, 0, 23, true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct snn_value *v = &p->delay;
+        memset(v, 0, sizeof *v);
+        switch (cases[c].kind) {
+        case 0: v->kind = SNN_VAL_CONST, v->c = cases[c].a; break;
+        case 1: set_uniform(v, cases[c].a, cases[c].b); break;
+        case 2: set_normal(v, cases[c].a, cases[c].b); break;
+        default:
+            for (int e = 0; e < 150 * 150; e++)
+                dl[e] = 0.1 + (e % 97) * 0.01; /* largest 1.06 ... */
+            dl[777] = 2.34; /* ... but this: 23.9 -> 23 steps */
+            v->kind = SNN_VAL_LIST, v->list = dl, v->n = 150 * 150;
+        }
+        if (cases[c].bounded)
+            set_bounds(v, cases[c].lo, cases[c].hi,
+                       cases[c].bounded == 1 ? SNN_BOUND_CLIP : SNN_BOUND_REDRAW);
+        uint32_t bound = snn_expand_max_delay_steps(net, 0);
+        assert_int_equal(bound, cases[c].want);
+        struct snn_synapses s;
+        expand_full(net, &s);
+        uint32_t most = 0;
+        for (uint64_t e = 0; e < s.n; e++)
+            most = s.delay_steps[e] > most ? s.delay_steps[e] : most;
+        assert_true(most <= bound);
+        if (cases[c].exact)
+            assert_int_equal(most, bound);
+        snn_synapses_free(&s);
+    }
+    /* from_list: its own delays replace the projection's; without them,
+     * the projection's value counts. */
+    static const uint32_t lp[] = {0, 1, 2}, lq[] = {2, 1, 0};
+    static const double ld[] = {0.3, 0.75, 0.2};
+    p->conn.kind = SNN_CONN_FROM_LIST;
+    p->conn.n = 3;
+    p->conn.list_pre = lp;
+    p->conn.list_post = lq;
+    p->delay.kind = SNN_VAL_CONST;
+    p->delay.c = 5.0;
+    assert_int_equal(snn_expand_max_delay_steps(net, 0), 50);
+    p->conn.list_d = ld;
+    assert_int_equal(snn_expand_max_delay_steps(net, 0), 8); /* 7.5 + 0.5 */
+    p->conn.n = 0;
+    assert_int_equal(snn_expand_max_delay_steps(net, 0), 1);
+    snn_net_free(net);
 }
 
 /* ---- the rest of the interface ------------------------------------------------ */
@@ -1088,7 +1422,8 @@ int main(void)
         cmocka_unit_test(test_slices_all_kinds),
         cmocka_unit_test(test_fixed_probability_rule),
         cmocka_unit_test(test_fixed_probability_count),
-        cmocka_unit_test(test_fixed_probability_threshold),
+        cmocka_unit_test(test_fixed_probability_gaps),
+        cmocka_unit_test(test_fixed_probability_sparse),
         cmocka_unit_test(test_fixed_number_rule),
         cmocka_unit_test(test_fixed_number_post),
         cmocka_unit_test(test_fixed_number_pre),
@@ -1100,6 +1435,9 @@ int main(void)
         cmocka_unit_test(test_golden_tiny),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_count_matches_expand),
+        cmocka_unit_test(test_count_errors),
+        cmocka_unit_test(test_max_delay_steps),
         cmocka_unit_test(test_fan_in),
         cmocka_unit_test(test_delay_steps),
         cmocka_unit_test(test_value_neuron),
