@@ -449,3 +449,40 @@ uint32_t snn_machine_router_free(const struct snn_machine *m)
 {
     return m->router_entries - m->router_reserved;
 }
+
+static uint32_t hex_hops(int dx, int dy)
+{
+    uint32_t ax = (uint32_t)(dx < 0 ? -dx : dx), ay = (uint32_t)(dy < 0 ? -dy : dy);
+    if ((dx >= 0) == (dy >= 0))
+        return ax > ay ? ax : ay;
+    return ax + ay;
+}
+
+uint32_t snn_machine_distance(const struct snn_machine *m, uint32_t x0, uint32_t y0, uint32_t x1,
+                              uint32_t y1, int *dx, int *dy)
+{
+    int bx = (int)x1 - (int)x0, by = (int)y1 - (int)y0;
+    uint32_t best = hex_hops(bx, by);
+    if (m->wrap) {
+        int w = (int)m->width, h = (int)m->height;
+        int cx0 = bx, cy0 = by;
+        /* Candidates in a fixed order, so ties resolve the same way everywhere. */
+        for (int i = -1; i <= 1; i++) {
+            for (int j = -1; j <= 1; j++) {
+                int cx = cx0 + i * w, cy = cy0 + j * h;
+                uint32_t d = hex_hops(cx, cy);
+                int acx = cx < 0 ? -cx : cx, abx = bx < 0 ? -bx : bx;
+                if (d < best || (d == best && (acx < abx || (acx == abx && cx >= 0 && bx < 0)))) {
+                    best = d;
+                    bx = cx;
+                    by = cy;
+                }
+            }
+        }
+    }
+    if (dx)
+        *dx = bx;
+    if (dy)
+        *dy = by;
+    return best;
+}

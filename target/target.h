@@ -57,8 +57,9 @@ struct snn_arena;
 
 /* Largest grid side: SpiNNaker addresses a chip by an 8-bit x and y. */
 #define SNN_MACHINE_MAX_SIDE 256u
-/* Most cores per chip: a chip's cores are one 64-bit mask in the index. */
-#define SNN_MACHINE_MAX_CORES 64u
+/* Most cores per chip: a route word is 64 bits, six links and a bit per
+ * core (mapper/mapper.h). */
+#define SNN_MACHINE_MAX_CORES 58u
 /* Links per chip. */
 #define SNN_MACHINE_LINKS 6u
 
@@ -181,6 +182,16 @@ const char *snn_layout_name(enum snn_layout l);
 
 /* Whether (x, y) is in the grid and the layout (dead or not). */
 bool snn_machine_chip_exists(const struct snn_machine *m, uint32_t x, uint32_t y);
+
+/* The fewest link hops from chip (x0, y0) to (x1, y1) on the grid (across
+ * the wrap on a torus), ignoring dead parts and the board layout: a step
+ * E, NE or N (or back) changes x, y or both by one, so a vector (dx, dy)
+ * takes max(|dx|, |dy|) hops when dx and dy have the same sign and
+ * |dx| + |dy| otherwise.  On a torus *dx and *dy (may be NULL) receive
+ * the shortest vector, with ties broken towards the smaller |dx|, then
+ * the non-negative one. */
+uint32_t snn_machine_distance(const struct snn_machine *m, uint32_t x0, uint32_t y0, uint32_t x1,
+                              uint32_t y1, int *dx, int *dy);
 
 /* ---- queries (need snn_machine_index) ---------------------------------- */
 

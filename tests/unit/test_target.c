@@ -337,7 +337,7 @@ static void test_verify_rules(void **state)
          "the spinn5_board layout needs an 8x8 grid, not 9x8");
     CASE((m->layout = SNN_LAYOUT_SPINN5_BOARD, m->wrap = true), "is one board and cannot wrap");
     CASE((m->wrap = true, m->width = 1), "wrap needs at least 2x2");
-    CASE(m->cores = 0, "0 cores per chip: must be 1 .. 64");
+    CASE(m->cores = 0, "0 cores per chip: must be 1 .. 58");
     CASE(m->cores = 65, "65 cores per chip");
     CASE(m->monitor_cores = 18, "18 monitor cores of 18 leave no application core");
     CASE(m->clock_mhz = 0, "the clock must be above 0 MHz");
@@ -396,6 +396,65 @@ static void test_verify_rules(void **state)
 
 /* Every allocation failure in verify and index returns SNN_ENOMEM and
  * leaves the machine as it was. */
+/* snn_machine_distance against a breadth-first search over the links, on
+ * grids with and without wrap, odd and even sides; and the vector it
+ * returns leads to the chip in that many hops. */
+static void test_distance(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t w, h;
+        bool wrap;
+    } grids[] = {{5, 4, false}, {7, 7, true}, {6, 4, true}, {2, 2, true}, {12, 12, true}};
+    for (size_t g = 0; g < sizeof grids / sizeof grids[0]; g++) {
+        struct snn_machine *m = machine(grids[g].w, grids[g].h, grids[g].wrap, SNN_LAYOUT_FULL);
+        ready(m);
+        uint32_t n = m->width * m->height;
+        uint32_t *dist = malloc(n * sizeof *dist), *queue = malloc(n * sizeof *queue);
+        assert_non_null(dist);
+        assert_non_null(queue);
+        for (uint32_t s = 0; s < n; s++) {
+            for (uint32_t i = 0; i < n; i++)
+                dist[i] = UINT32_MAX;
+            uint32_t head = 0, tail = 0;
+            dist[s] = 0;
+            queue[tail++] = s;
+            while (head < tail) {
+                uint32_t c = queue[head++], nx, ny;
+                for (unsigned l = 0; l < 6; l++) {
+                    if (snn_machine_neighbour(m, c % m->width, c / m->width, l, &nx, &ny) &&
+                        dist[ny * m->width + nx] == UINT32_MAX) {
+                        dist[ny * m->width + nx] = dist[c] + 1;
+                        queue[tail++] = ny * m->width + nx;
+                    }
+                }
+            }
+            uint32_t x0 = s % m->width, y0 = s / m->width;
+            for (uint32_t t = 0; t < n; t++) {
+                uint32_t x1 = t % m->width, y1 = t / m->width;
+                int dx, dy;
+                uint32_t d = snn_machine_distance(m, x0, y0, x1, y1, &dx, &dy);
+                assert_int_equal(d, dist[t]);
+                /* The vector reaches (x1, y1), wrapping where the grid does. */
+                int64_t tx = (int64_t)x0 + dx, ty = (int64_t)y0 + dy;
+                if (m->wrap) {
+                    tx = ((tx % m->width) + m->width) % m->width;
+                    ty = ((ty % m->height) + m->height) % m->height;
+                }
+                assert_int_equal(tx, x1);
+                assert_int_equal(ty, y1);
+                int ax = dx < 0 ? -dx : dx, ay = dy < 0 ? -dy : dy;
+                uint32_t hops = (dx >= 0) == (dy >= 0) ? (uint32_t)(ax > ay ? ax : ay)
+                                                       : (uint32_t)(ax + ay);
+                assert_int_equal(hops, d);
+            }
+        }
+        free(dist);
+        free(queue);
+        snn_machine_free(m);
+    }
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -446,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_dead_parts),
         cmocka_unit_test(test_dead_link_wrap),
         cmocka_unit_test(test_verify_rules),
+        cmocka_unit_test(test_distance),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

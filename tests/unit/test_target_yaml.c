@@ -270,8 +270,8 @@ static void test_chip_core_errors(void **state)
 {
     (void)state;
     bad(HEAD GRID "chip: {cores: 0}\n", SNN_ESEMA,
-        "t.yaml:4:15: error: 'cores' must be 1 .. 64, got '0'");
-    bad(HEAD GRID "chip: {cores: 65}\n", SNN_ESEMA, "t.yaml:4:15: error: 'cores' must be 1 .. 64");
+        "t.yaml:4:15: error: 'cores' must be 1 .. 58, got '0'");
+    bad(HEAD GRID "chip: {cores: 59}\n", SNN_ESEMA, "t.yaml:4:15: error: 'cores' must be 1 .. 58");
     bad(HEAD GRID "chip: {cores: 4, monitor_cores: 4}\n", SNN_ESEMA,
         "t.yaml:4:33: error: 4 monitor cores of 4 cores leave no application core");
     bad(HEAD GRID "chip: {cores: 1}\n", SNN_ESEMA,
