@@ -5,6 +5,7 @@
  *   snnc ir FILE         print the IR text form
  *   snnc sim FILE        run the reference simulator
  *   snnc targets [NAME]  list the built-in machine descriptions, or show one
+ *   snnc map FILE        map a network onto a machine; report
  *
  * Exit status (docs/cli.md; every later command keeps it): 0 success,
  * 1 errors in the input (including "does not fit"), 2 usage errors,
@@ -17,6 +18,7 @@
 #include "ir/ir.h"
 #include "ir/quant.h"
 #include "ir/sim.h"
+#include "mapper/mapper.h"
 #include "support/arena.h"
 #include "support/err.h"
 
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +47,7 @@ static const char MAIN_HELP[] =
     "  check FILE   parse and verify a network, quantize it, report problems\n"
     "  ir FILE      print the network's IR in its text form\n"
     "  sim FILE     simulate the network with the bit-exact reference simulator\n"
+    "  map FILE     map a network onto a machine (--target NAME) and report\n"
     "  targets      list the machines snnc maps onto; 'targets NAME' shows one\n"
     "\n"
     "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
@@ -113,6 +117,33 @@ static const char TARGETS_HELP[] =
     "options:\n"
     "  --yaml       print the built-in target NAME's file, a start for your own\n"
     "  -h, --help   this help\n";
+
+static const char MAP_HELP[] =
+    "usage: snnc map --target NAME|FILE [options] FILE\n"
+    "\n"
+    "Maps the network in FILE onto a machine: splits populations into slices\n"
+    "that fit one core, places them, routes spikes between them, gives them\n"
+    "keys, builds and compresses every chip's routing table\n"
+    "(docs/mapping.md).  Prints the slices per population, the cores and chips\n"
+    "used, memory and router use, the busiest link and each pass's time.  A\n"
+    "network that does not fit is an error naming what ran out.\n"
+    "Options taking a value accept --name=value too.\n"
+    "\n"
+    "options:\n"
+    "  --target T           a built-in target (snnc targets lists them) or a\n"
+    "                       target file (docs/targets.md); required\n"
+    "  --report FILE        also write the report as JSON ('-' for standard output)\n"
+    "  --compress MODE      fit: until every table fits its router (default);\n"
+    "                       min: as small as possible; none: leave them\n"
+    "  --neurons-per-core N at most N neurons on a core (default: the target's)\n"
+    "  --rate HZ            firing rate assumed for neurons when estimating\n"
+    "                       traffic and synaptic events (default 10)\n"
+    "  --seed N             placement seed (default: the network's)\n"
+    "  --dump-after PASS    print the state after PASS: partition, place, route,\n"
+    "                       keys, tables, compress, or all of them; may be repeated\n"
+    "  --verify             check every invariant after every pass\n"
+    "  -q, --quiet          no report on standard output\n"
+    "  -h, --help           this help\n";
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -675,6 +706,133 @@ static int cmd_targets(int argc, char **argv)
     return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
 }
 
+/* ---- snnc map ------------------------------------------------------------ */
+
+static int cmd_map(int argc, char **argv)
+{
+    const char *file = NULL, *target = NULL, *report = NULL;
+    struct snn_map_options opt;
+    snn_map_options_init(&opt);
+    unsigned dump_after = 0;
+    int quiet = 0, have_seed = 0;
+    for (int i = 0; i < argc; i++) {
+        /* --name=value is --name value. */
+        char name[32];
+        const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
+        if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = 0;
+            a = name;
+            v = eq + 1;
+        }
+        int has_arg = !strcmp(a, "--target") || !strcmp(a, "--report") ||
+                      !strcmp(a, "--compress") || !strcmp(a, "--neurons-per-core") ||
+                      !strcmp(a, "--rate") || !strcmp(a, "--seed") || !strcmp(a, "--dump-after");
+        if (v && !has_arg)
+            return usage_error(MAP_HELP, "unknown option '%s'", argv[i]);
+        if (has_arg && !v) {
+            if (i + 1 == argc)
+                return usage_error(MAP_HELP, "%s needs a value", a);
+            v = argv[++i];
+        }
+        uint64_t u;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(MAP_HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "--target")) {
+            target = v;
+        } else if (!strcmp(a, "--report")) {
+            report = v;
+        } else if (!strcmp(a, "--compress")) {
+            if (!strcmp(v, "fit"))
+                opt.compress = SNN_COMPRESS_FIT;
+            else if (!strcmp(v, "min"))
+                opt.compress = SNN_COMPRESS_MIN;
+            else if (!strcmp(v, "none"))
+                opt.compress = SNN_COMPRESS_NONE;
+            else
+                return usage_error(MAP_HELP, "--compress: '%s' is not fit, min or none", v);
+        } else if (!strcmp(a, "--neurons-per-core")) {
+            if (parse_u64(v, &u) || u == 0 || u > UINT32_MAX)
+                return usage_error(MAP_HELP, "--neurons-per-core: '%s' is not a positive count",
+                                   v);
+            opt.neurons_per_core = (uint32_t)u;
+        } else if (!strcmp(a, "--rate")) {
+            char *end;
+            errno = 0;
+            double r = strtod(v, &end);
+            if (errno || *end || !*v || !(r >= 0) || r > 1e6)
+                return usage_error(MAP_HELP, "--rate: '%s' is not a rate in Hz (0 .. 1e6)", v);
+            opt.rate_hz = r;
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_u64(v, &opt.seed))
+                return usage_error(MAP_HELP, "--seed: '%s' is not a number", v);
+            have_seed = 1;
+        } else if (!strcmp(a, "--dump-after")) {
+            int p = snn_map_pass_lookup(v);
+            if (!strcmp(v, "all"))
+                dump_after = SNN_MAP_HAVE(SNN_PASS_COUNT) - 1;
+            else if (p >= 0)
+                dump_after |= SNN_MAP_HAVE(p);
+            else
+                return usage_error(MAP_HELP, "--dump-after: no pass called '%s'", v);
+        } else if (!strcmp(a, "--verify")) {
+            opt.verify = true;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(MAP_HELP, "unknown option '%s'", a);
+        } else if (file) {
+            return usage_error(MAP_HELP, "unexpected argument '%s'", a);
+        } else {
+            file = a;
+        }
+    }
+    if (!file)
+        return usage_error(MAP_HELP, "%s", "missing FILE");
+    if (!target)
+        return usage_error(MAP_HELP, "%s", "missing --target (snnc targets lists the built-in ones)");
+    double t0 = wall_s();
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    struct snn_machine *m = NULL;
+    struct snn_map *map = NULL;
+    int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
+    if (!err) {
+        err = snn_target_load(target, d, &m);
+        if (err == SNN_EIO)
+            err = SNN_EPARSE; /* a target that cannot be read is an error in the input */
+    }
+    if (!err && !have_seed)
+        opt.seed = net->seed;
+    if (!err)
+        err = snn_map_new(net, m, &opt, &map);
+    if (!err)
+        err = snn_map_run(map, SNN_PASS_COUNT - 1, dump_after, stdout, d);
+    if (!err) {
+        struct rusage ru;
+        uint64_t peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+        double total = wall_s() - t0;
+        if (!quiet)
+            snn_map_report_text(map, peak, total, stdout);
+        if (report) {
+            struct out_file o;
+            err = out_open(&o, report);
+            if (!err) {
+                snn_map_report_json(map, peak, total, o.f);
+                err = out_close(&o, 1);
+            }
+        }
+        if (!err && fflush(stdout))
+            err = SNN_EIO;
+    }
+    snn_map_free(map);
+    snn_machine_free(m);
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -698,8 +856,10 @@ int main(int argc, char **argv)
         return cmd_sim(argc - 2, argv + 2);
     if (!strcmp(cmd, "targets"))
         return cmd_targets(argc - 2, argv + 2);
-    static const char *const cmds[] = {"check", "ir", "sim", "targets"};
-    const char *s = snn_suggest(cmd, cmds, 4);
+    if (!strcmp(cmd, "map"))
+        return cmd_map(argc - 2, argv + 2);
+    static const char *const cmds[] = {"check", "ir", "sim", "targets", "map"};
+    const char *s = snn_suggest(cmd, cmds, 5);
     fprintf(stderr, "snnc: unknown command '%s'", cmd);
     if (s)
         fprintf(stderr, " (did you mean '%s'?)", s);
