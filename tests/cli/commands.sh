@@ -24,9 +24,11 @@ expect 2 "bad --seed" -- "$snnc" sim --seed x "$src/examples/cuba.yaml"
 expect 1 "unreadable file" -- "$snnc" check "$tmp/nonexistent.yaml"
 has "$tmp/err" "cannot read" "unreadable file message"
 
-# Every example and golden input checks, and runs.
+# Every example and golden input checks, and runs; the full-scale microcircuit (285 million
+# synapses: a minute to build, 2.7 GB) only checks here: bench/map/run.sh maps it.
 for f in "$src"/examples/*.yaml "$src"/tests/golden/*.yaml; do
   expect 0 "check $(basename "$f")" -- "$snnc" check --quant "$f"
+  [ "$(basename "$f")" = potjans_diesmann.yaml ] && continue
   expect 0 "sim $(basename "$f")" -- "$snnc" sim -q --steps 200 "$f"
   expect 0 "sim --float $(basename "$f")" -- "$snnc" sim -q --float --steps 200 "$f"
 done
@@ -95,9 +97,11 @@ done
 "$snnc" sim -q "$src/examples/cuba.yaml" --steps 2000 --seed 2 -o "$tmp/c.csv"
 cmp -s "$tmp/a.csv" "$tmp/c.csv" && bad "--seed changes nothing" || ok "--seed changes the run"
 
-# Every example: the same seed gives the same spikes and voltages, byte for byte.
+# Every example (but the microcircuit, as above): the same seed gives the same spikes and
+# voltages, byte for byte.
 for f in "$src"/examples/*.yaml; do
   b=$(basename "$f" .yaml)
+  [ "$b" = potjans_diesmann ] && continue
   "$snnc" sim -q "$f" --steps 3000 --all -o "$tmp/$b-1.csv" &&
   "$snnc" sim -q "$f" --steps 3000 --all -o "$tmp/$b-2.csv" --threads 3 &&
   cmp -s "$tmp/$b-1.csv" "$tmp/$b-2.csv" && [ "$(wc -l <"$tmp/$b-1.csv")" -gt 10 ] &&
