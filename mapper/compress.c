@@ -18,7 +18,14 @@
  *   1. Entries no packet uses are dropped, and so are entries whose every
  *      packet would go the same way with no entry (default routing);
  *      entries wholly hidden behind an earlier one are dropped.
- *   2. Ordered covering (Mundy, Heathcote and Garside, "On-chip
+ *   2. The pre-merge: when no two entries share a key (as the tables pass
+ *      makes them), aligned buddies (one route, one mask, keys differing
+ *      only in the mask's lowest bit) are merged until none is left: the
+ *      result covers exactly their union, so nothing needs checking, and
+ *      it costs O(n log n).  The slices of a population hold consecutive
+ *      keys of one aligned block and mostly share a route on a chip, so
+ *      this does most of the work.
+ *   3. Ordered covering (Mundy, Heathcote and Garside, "On-chip
  *      order-exploiting routing table minimization for a multicast
  *      supercomputer network", 2016): the table is sorted by generality
  *      (the number of X bits; stably, and only when no two overlapping
@@ -29,11 +36,13 @@
  *      that it is refined:
  *        down-check: the merged entry must not catch a packet that would
  *          reach an entry below it with another route, nor a default-
- *          routed packet.  The packets an entry really routes are its
- *          "aliases": the original entries merged into it.  A conflict is
- *          cured by removing from the merge the entries that give it an X
- *          at a bit where the conflicting alias has a fixed value; the bit
- *          that removes fewest is chosen.
+ *          routed packet (default sets in ascending, disjoint key ranges,
+ *          as the pass gives them, are found by binary search).  The
+ *          packets an entry really routes are its "aliases": the original
+ *          entries merged into it (one exact set for a pre-merged entry).
+ *          A conflict is cured by removing from the merge the entries
+ *          that give it an X at a bit where the conflicting alias has a
+ *          fixed value; the bit that removes fewest is chosen.
  *        up-check: an entry moved down to the merged entry's place must
  *          not pass an entry with another route that overlaps it; if it
  *          would, it leaves the merge.
@@ -43,10 +52,11 @@
  *      refinement of a large merge can end with nothing), pairs of entries
  *      of one route are tried under the same checks, so no two entries
  *      of one route that could merge under them are left.
- *   3. Modes (opt.compress): FIT stops as soon as the table fits the
- *      router (snn_machine_router_free) and leaves tables that already fit
- *      untouched; MIN goes on while any merge saves an entry; NONE changes
- *      nothing.  A table that does not fit in the end is SNN_ETOOBIG.
+ *   4. Modes (opt.compress): FIT stops as soon as the table fits the
+ *      router (snn_machine_router_free), in the pre-merge too, and leaves
+ *      tables that already fit untouched; MIN goes on while any merge
+ *      saves an entry; NONE changes nothing.  A table that does not fit
+ *      in the end is SNN_ETOOBIG.
  *
  * The pass builds every new table in scratch memory first and replaces
  * the tables only when all succeed: on any error the map is unchanged.
@@ -143,6 +153,7 @@ struct ws {
     uint32_t *hash;        /* route -> class, 2 * cap rounded up to a power of two */
     uint32_t hash_size;
     uint32_t n_cls;
+    bool dflt_sorted;      /* the default sets' key ranges ascend, disjoint */
 };
 
 static void ws_free(struct ws *w)
@@ -327,6 +338,116 @@ static void sort_by_generality(struct ws *w, uint32_t n)
     w->tmp = x;
 }
 
+/* ---- the exact pre-merge --------------------------------------------- */
+
+/*
+ * When no two entries share a key, two entries of one route and one mask
+ * whose keys differ only in the lowest bit the mask keeps (aligned
+ * buddies) cover exactly their union as one entry with that bit an X:
+ * no other entry, no default-routed key and no priority is involved, so
+ * no check is needed.  Merging them until no pair is left is cheap
+ * (O(n log n)) and takes most of the work off ordered covering: the
+ * tables pass gives one entry per slice, and the slices of a population
+ * hold consecutive keys of one aligned block and mostly share a route.
+ *
+ * Disjointness is tested on key ranges [key, key | ~mask] (sufficient for
+ * any mask, exact for prefix masks); a table failing it is left alone.
+ * In a table passing it, buddies have no X above the bit they differ in
+ * (else the lower one's range would hold the upper one's key), so the
+ * entries of a route taken in key order, merged on a stack as they come,
+ * reach the same result as merging buddies in any order.  The merged
+ * entry takes the place and source of the earlier of the two in the
+ * table, and one alias: the keys it covers, which are exactly those it
+ * routes.  Merging stops once the table holds target entries (FIT stops
+ * as soon as the table fits).  Returns the new count.
+ */
+static uint32_t premerge(struct ws *w, uint32_t n, uint32_t target)
+{
+    struct went *t = w->t;
+    if (n < 2 || n <= target)
+        return n;
+    /* key_order: the entries by key (w->sel). */
+    uint32_t *key_order = w->sel;
+    bool sorted = true;
+    for (uint32_t i = 1; i < n && sorted; i++)
+        sorted = t[i].key > (t[i - 1].key | ~t[i - 1].mask);
+    if (sorted) {
+        for (uint32_t i = 0; i < n; i++)
+            key_order[i] = i;
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            w->order[i] = (uint64_t)t[i].key << 32 | i;
+        qsort(w->order, n, sizeof *w->order, cmp_u64);
+        uint32_t hi = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            const struct went *e = &t[(uint32_t)w->order[k]];
+            if (k > 0 && e->key <= hi)
+                return n; /* ranges overlap: maybe the entries do */
+            hi = e->key | ~e->mask;
+            key_order[k] = (uint32_t)w->order[k];
+        }
+    }
+    /* by_cls: the entries by (class, key), a stable counting sort of
+     * key_order (w->best); class starts in w->corder. */
+    uint32_t *by_cls = w->best, *start = w->corder;
+    memset(start, 0, w->n_cls * sizeof *start);
+    for (uint32_t i = 0; i < n; i++)
+        start[t[i].cls]++;
+    uint32_t sum = 0;
+    for (uint32_t c = 0; c < w->n_cls; c++) {
+        uint32_t k = start[c];
+        start[c] = sum;
+        sum += k;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = key_order[k];
+        by_cls[start[t[i].cls]++] = i;
+    }
+    /* The stack (w->tmp), each element with its table position (pos,
+     * reusing w->sel, done with). */
+    struct went *st = w->tmp;
+    uint32_t *pos = w->sel, ns = 0, left = n;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = by_cls[k];
+        st[ns] = t[i];
+        pos[ns++] = i;
+        while (ns >= 2 && left > target) {
+            struct went *x = &st[ns - 2];
+            const struct went *y = &st[ns - 1];
+            uint32_t low = x->mask & -x->mask;
+            if (x->cls != y->cls || x->mask != y->mask || low == 0 || (x->key & low) ||
+                y->key != (x->key | low))
+                break;
+            if (pos[ns - 1] < pos[ns - 2]) {
+                x->source = y->source;
+                pos[ns - 2] = pos[ns - 1];
+            }
+            x->mask &= ~low;
+            x->gen++;
+            /* In a disjoint table an entry routes exactly its keys; the
+             * other nodes of the two alias lists are left unused. */
+            w->al[x->alias] = (struct walias){x->key, x->mask, NIL};
+            x->alias_tail = x->alias;
+            w->ccount[x->cls]--;
+            ns--;
+            left--;
+        }
+    }
+    if (ns == n)
+        return n;
+    /* Back to table order: slot[p] is the stack element at position p. */
+    uint32_t *slot = w->corder;
+    for (uint32_t i = 0; i < n; i++)
+        slot[i] = NIL;
+    for (uint32_t s = 0; s < ns; s++)
+        slot[pos[s]] = s;
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (slot[i] != NIL)
+            t[o++] = st[slot[i]];
+    return o;
+}
+
 /* ---- ordered covering ------------------------------------------------ */
 
 /* Recomputes the merged entry of mg's selection and where it would go:
@@ -413,10 +534,27 @@ static bool downcheck(struct ws *w, uint32_t n, const struct snn__keyset *dflt, 
                 if (!conflict(mg, fragile, w->al[a].key, w->al[a].mask, &best_k, &best_set, &best_pc))
                     return false;
         }
-        for (uint32_t j = 0; j < nd && best_pc > 1; j++)
-            if (!conflict(mg, fragile, dflt[j].key & dflt[j].mask, dflt[j].mask, &best_k, &best_set,
-                          &best_pc))
+        /* Default sets in ascending, disjoint key ranges: only those whose
+         * range meets the merged entry's can meet it (a set lies within
+         * its range), and they are a run found by binary search. */
+        uint32_t j = 0, hi = mg->key | ~mg->mask;
+        if (w->dflt_sorted) {
+            uint32_t up = nd;
+            while (j < up) {
+                uint32_t mid = j + (up - j) / 2;
+                if (((dflt[mid].key & dflt[mid].mask) | ~dflt[mid].mask) < mg->key)
+                    j = mid + 1;
+                else
+                    up = mid;
+            }
+        }
+        for (; j < nd && best_pc > 1; j++) {
+            uint32_t dk = dflt[j].key & dflt[j].mask;
+            if (w->dflt_sorted && dk > hi)
+                break;
+            if (!conflict(mg, fragile, dk, dflt[j].mask, &best_k, &best_set, &best_pc))
                 return false;
+        }
         if (best_pc == 33)
             return true;
         /* Fix one settable bit to the value the conflicting set lacks,
@@ -635,8 +773,15 @@ static uint32_t compress_loaded(struct ws *w, uint32_t n, const struct snn__keys
     n = prune(w, n, true, &sortable);
     if (n <= target)
         return n;
+    n = premerge(w, n, target);
+    if (n <= target)
+        return n;
     if (sortable)
         sort_by_generality(w, n);
+    w->dflt_sorted = true;
+    for (uint32_t j = 1; j < nd && w->dflt_sorted; j++)
+        w->dflt_sorted = (dflt[j].key & dflt[j].mask) >
+                         ((dflt[j - 1].key & dflt[j - 1].mask) | ~dflt[j - 1].mask);
     for (;;) {
         n = cover(w, n, dflt, nd, target);
         if (n <= target)
@@ -805,12 +950,27 @@ static int traffic_build(const struct snn_map *map, const uint8_t *work, uint32_
  */
 static uint32_t drop_unneeded(struct snn_rentry *e, uint32_t n, const struct blk *b, uint64_t nb)
 {
-    uint32_t o = 0;
+    uint32_t o = 0, prev_k = 0;
+    uint64_t cur = 0; /* the first block ending at or after prev_k */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t k = e[i].key & e[i].mask, m = e[i].mask, hi = k | ~m;
         unsigned link = single_link(e[i].route);
-        /* The first block ending at or after k. */
+        /* The first block ending at or after k.  Block ends ascend;
+         * tables come mostly in key order, so the search gallops on from
+         * the previous entry's block when k has not gone down. */
         uint64_t lo = 0, up = nb;
+        if (k >= prev_k) {
+            uint64_t step = 1;
+            lo = cur;
+            up = cur;
+            while (up < nb && (b[up].key | ~b[up].mask) < k) {
+                lo = up + 1;
+                up += step;
+                step *= 2;
+            }
+            if (up > nb)
+                up = nb;
+        }
         while (lo < up) {
             uint64_t mid = lo + (up - lo) / 2;
             if ((b[mid].key | ~b[mid].mask) < k)
@@ -818,6 +978,8 @@ static uint32_t drop_unneeded(struct snn_rentry *e, uint32_t n, const struct blk
             else
                 up = mid;
         }
+        cur = lo;
+        prev_k = k;
         bool needed = false;
         for (uint64_t j = lo; j < nb && b[j].key <= hi && !needed; j++) {
             if (!meets(k, m, b[j].key, b[j].mask))

@@ -5,7 +5,12 @@
  * pass; maps are assembled field by field (no other pass runs).  Covered:
  * hand-checked tables with their exact compressed form (a block of one
  * route, the order-exploiting case pairs cannot reach, default-routed
- * keys that must stay unmatched, a cube with one corner missing);
+ * keys that must stay unmatched, a cube with one corner missing; the
+ * pre-merge of aligned buddies, alone (FIT with room for exactly its
+ * result) and followed by ordered covering, and left out on a table of
+ * overlapping entries where it would be wrong); the pre-merge against a
+ * slow reference on random aligned-block tables, and brute-force
+ * equivalence on them with and without overlapping entries put in;
  * equivalence by brute force over every key of a 12-bit space on many
  * random tables (disjoint and overlapping, with default-routed keys),
  * ordered covering never worse than pair merging there; FIT stopping as
@@ -333,27 +338,53 @@ static void test_order_beats_pairs(void **state)
     check_equivalent(t, 4, p, np, NULL, 0);
 }
 
-/* The same three N keys with 0011 default-routed: 00XX would catch it.
- * The down-check fixes bit 0 (cost 1, the lowest of the cheapest bits):
- * 00X0 merges 0000 and 0010, and 0001 stays, more specific, first. */
+/* Four N keys no two of which are aligned buddies (so the pre-merge
+ * leaves them), 111 default-routed: XXX would catch it.  Each of bits 0,
+ * 1, 2 would cost two entries; the down-check fixes the lowest, bit 0, to
+ * 0: XX0 merges 000 and 110, and 011 and 101 stay, more specific, first
+ * (no two cubes can do it: any cube holding 011 and 101 holds 111, and
+ * neither of theirs can also hold both 000 and 110 without 111). */
 static void test_default_keys_stay_unmatched(void **state)
 {
     (void)state;
     const uint64_t N = SNN_ROUTE_LINK(2);
-    struct snn_rentry e[3] = {ent(0, 0xFFF, N), ent(1, 0xFFF, N), ent(2, 0xFFF, N)};
-    struct snn__keyset d = {PAD | 3, PAD_MASK | 0xFFF};
+    struct snn_rentry e[4] = {ent(0, 0xFFF, N), ent(3, 0xFFF, N), ent(5, 0xFFF, N),
+                              ent(6, 0xFFF, N)};
+    struct snn_rentry t[4];
+    memcpy(t, e, sizeof e);
+    struct snn__keyset d = {PAD | 7, PAD_MASK | 0xFFF};
     uint32_t n;
-    assert_int_equal(snn__map_compress_table(e, 3, &d, 1, 0, &n), 0);
-    assert_int_equal(n, 2);
-    assert_int_equal(e[0].key, PAD | 1);
+    assert_int_equal(snn__map_compress_table(e, 4, &d, 1, 0, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[0].key, PAD | 3);
     assert_int_equal(e[0].mask, PAD_MASK | 0xFFF);
-    assert_int_equal(e[1].key, PAD | 0);
-    assert_int_equal(e[1].mask, PAD_MASK | 0xFFD);
+    assert_int_equal(e[1].key, PAD | 5);
+    assert_int_equal(e[1].mask, PAD_MASK | 0xFFF);
+    assert_int_equal(e[2].key, PAD | 0);
+    assert_int_equal(e[2].mask, PAD_MASK | 0xFF9);
+    check_equivalent(t, 4, e, n, &d, 1);
     /* Without the default set the same table takes one entry. */
-    struct snn_rentry f[3] = {ent(0, 0xFFF, N), ent(1, 0xFFF, N), ent(2, 0xFFF, N)};
-    assert_int_equal(snn__map_compress_table(f, 3, NULL, 0, 0, &n), 0);
+    memcpy(e, t, sizeof t);
+    assert_int_equal(snn__map_compress_table(e, 4, NULL, 0, 0, &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(f[0].mask, PAD_MASK | 0xFFC);
+    assert_int_equal(e[0].key, PAD | 0);
+    assert_int_equal(e[0].mask, PAD_MASK | 0xFF8);
+
+    /* 000, 001, 010 -> N with 011 default-routed: the pre-merge joins the
+     * buddies 000 and 001 into 00X; 0XX would catch 011, and fixing bit
+     * 0 or bit 1 (one entry each; bit 0, the lowest) leaves one entry, so
+     * 010 stays, more specific, first. */
+    struct snn_rentry f[3] = {ent(0, 0xFFF, N), ent(1, 0xFFF, N), ent(2, 0xFFF, N)};
+    struct snn_rentry tf[3];
+    memcpy(tf, f, sizeof f);
+    struct snn__keyset d3 = {PAD | 3, PAD_MASK | 0xFFF};
+    assert_int_equal(snn__map_compress_table(f, 3, &d3, 1, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(f[0].key, PAD | 2);
+    assert_int_equal(f[0].mask, PAD_MASK | 0xFFF);
+    assert_int_equal(f[1].key, PAD | 0);
+    assert_int_equal(f[1].mask, PAD_MASK | 0xFFE);
+    check_equivalent(tf, 3, f, n, &d3, 1);
 }
 
 /* Known minima: seven corners of a 3-cube with the eighth default-routed
@@ -495,7 +526,248 @@ static void test_random_overlapping(void **state)
     }
 }
 
+/* ---- the pre-merge ---------------------------------------------------- */
+
+/* Entries equal field by field (the struct has padding). */
+static void assert_entries(const struct snn_rentry *a, const struct snn_rentry *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(a[i].key, b[i].key);
+        assert_int_equal(a[i].mask, b[i].mask);
+        assert_true(a[i].route == b[i].route);
+        assert_int_equal(a[i].source, b[i].source);
+    }
+}
+
+/* Aligned buddies of one route merge first, whatever the table order; the
+ * merged entry keeps the place and source of its earliest part.  With
+ * room for exactly what the pre-merge leaves, FIT returns its result. */
+static void test_premerge_hand(void **state)
+{
+    (void)state;
+    const uint64_t A = SNN_ROUTE_LINK(1), B = SNN_ROUTE_CORE(4), C = SNN_ROUTE_CORE(7);
+    struct snn_rentry t[8] = {
+        ent(0x105, 0xFFF, A), ent(0x100, 0xFFC, A), ent(0x104, 0xFFF, A), ent(0x200, 0xFFF, B),
+        ent(0x106, 0xFFE, A), ent(0x201, 0xFFF, B), ent(0x108, 0xFFF, A), ent(0x202, 0xFFF, C),
+    };
+    for (uint32_t i = 0; i < 8; i++)
+        t[i].source = 10 + i;
+    struct snn_rentry e[8];
+    memcpy(e, t, sizeof t);
+    uint32_t n;
+    /* 104 + 105 = 10[01]X, + 106/7 = 1[01]XX, + 100..103 = 10XXX (at
+     * 105's place, its source); 108 has no buddy; 200 + 201 = 20[0]X;
+     * 202 is C's alone. */
+    assert_int_equal(snn__map_compress_table(e, 8, NULL, 0, 4, &n), 0);
+    assert_int_equal(n, 4);
+    const struct snn_rentry want[4] = {
+        {PAD | 0x100, PAD_MASK | 0xFF8, A, 10},
+        {PAD | 0x200, PAD_MASK | 0xFFE, B, 13},
+        {PAD | 0x108, PAD_MASK | 0xFFF, A, 16},
+        {PAD | 0x202, PAD_MASK | 0xFFF, C, 17},
+    };
+    assert_entries(e, want, 4);
+    check_equivalent(t, 8, e, n, NULL, 0);
+
+    /* MIN goes on: 10XXX and 108 make 1XXXX (A), placed after the more
+     * specific 202 (C) and 20X (B); 108 was first in the sorted table, so
+     * the merge takes its source. */
+    memcpy(e, t, sizeof t);
+    assert_int_equal(snn__map_compress_table(e, 8, NULL, 0, 0, &n), 0);
+    assert_int_equal(n, 3);
+    const struct snn_rentry want_min[3] = {
+        {PAD | 0x202, PAD_MASK | 0xFFF, C, 17},
+        {PAD | 0x200, PAD_MASK | 0xFFE, B, 13},
+        {PAD | 0x100, PAD_MASK | 0xFF0, A, 16},
+    };
+    assert_entries(e, want_min, 3);
+    check_equivalent(t, 8, e, n, NULL, 0);
+
+    /* FIT with room for 12 of 16 consecutive keys (4 routes of 4): the
+     * pre-merge stops as soon as it fits: 0..3 (route 0) become 00XX,
+     * then 10 and 11 (route 1) make 1[0]X at 10's place; the rest stay. */
+    struct snn_rentry f[16], tf[16];
+    for (uint32_t r = 0; r < 4; r++)
+        for (uint32_t i = 0; i < 4; i++) {
+            f[r * 4 + i] = ent(r << 4 | i, 0xFFF, routes[r]);
+            f[r * 4 + i].source = r * 4 + i;
+        }
+    memcpy(tf, f, sizeof f);
+    assert_int_equal(snn__map_compress_table(f, 16, NULL, 0, 12, &n), 0);
+    assert_int_equal(n, 12);
+    assert_int_equal(f[0].key, PAD | 0x00);
+    assert_int_equal(f[0].mask, PAD_MASK | 0xFFC);
+    assert_int_equal(f[1].key, PAD | 0x10);
+    assert_int_equal(f[1].mask, PAD_MASK | 0xFFE);
+    assert_int_equal(f[1].source, 4);
+    assert_entries(&f[2], &tf[6], 10);
+    check_equivalent(tf, 16, f, n, NULL, 0);
+}
+
+/* Overlapping entries: 10X (B) first, then 102 (A), then 10[1]X (B):
+ * 100..101 and 102..103 are aligned buddies of route B, but 102 must
+ * still go to A, which their union placed first would take.  The
+ * pre-merge must leave this table alone; with room for 2, a wrong merge
+ * would stop right there. */
+static void test_premerge_not_on_overlaps(void **state)
+{
+    (void)state;
+    const uint64_t A = SNN_ROUTE_LINK(5), B = SNN_ROUTE_CORE(0);
+    struct snn_rentry t[3] = {ent(0x100, 0xFFE, B), ent(0x102, 0xFFF, A),
+                              ent(0x102, 0xFFE, B)};
+    struct snn_rentry e[3];
+    for (uint32_t target = 0; target <= 2; target += 2) {
+        memcpy(e, t, sizeof t);
+        uint32_t n;
+        assert_int_equal(snn__map_compress_table(e, 3, NULL, 0, target, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(e[0].key, PAD | 0x102);
+        assert_int_equal(e[0].mask, PAD_MASK | 0xFFF);
+        assert_true(e[0].route == A);
+        assert_int_equal(e[1].key, PAD | 0x100);
+        assert_int_equal(e[1].mask, PAD_MASK | 0xFFC);
+        assert_true(e[1].route == B);
+        check_equivalent(t, 3, e, n, NULL, 0);
+    }
+}
+
+/* A random table of aligned blocks (prefix masks) over the 12-bit space,
+ * as the tables pass makes them: a block is halved (its halves keeping
+ * its route mostly), or becomes an entry, a default-routed set, or
+ * nothing. */
+static void split_prefix(uint32_t key, uint32_t bits, int depth, uint64_t route,
+                         uint32_t n_routes, struct snn_rentry *e, uint32_t *n,
+                         struct snn__keyset *d, uint32_t *nd)
+{
+    if (rnd(100) < 15)
+        route = routes[rnd(n_routes)];
+    if (bits > 0 && (depth < 3 || rnd(100) < 85)) {
+        uint32_t half = 1u << (bits - 1);
+        split_prefix(key, bits - 1, depth + 1, route, n_routes, e, n, d, nd);
+        split_prefix(key | half, bits - 1, depth + 1, route, n_routes, e, n, d, nd);
+        return;
+    }
+    uint32_t what = rnd(100), mask = 0xFFFu & ~((1u << bits) - 1);
+    if (what < 75)
+        e[(*n)++] = ent(key, mask, route);
+    else if (what < 88)
+        d[(*nd)++] = (struct snn__keyset){PAD | key, PAD_MASK | mask};
+}
+
+/* What the pre-merge must give, the slow way: merge any pair of aligned
+ * buddies of one route (into the earlier one's place, with its source)
+ * until none is left. */
+static uint32_t buddy_reference(struct snn_rentry *e, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        e[i].key &= e[i].mask;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t i = 0; i < n && !changed; i++)
+            for (uint32_t j = 0; j < n && !changed; j++) {
+                uint32_t low = e[i].mask & -e[i].mask;
+                if (i == j || e[i].route != e[j].route || e[i].mask != e[j].mask || !low ||
+                    (e[i].key & low) || e[j].key != (e[i].key | low))
+                    continue;
+                uint32_t a = i < j ? i : j, b = i < j ? j : i;
+                e[a].key = e[i].key;
+                e[a].mask &= ~low;
+                memmove(&e[b], &e[b + 1], (n - b - 1) * sizeof *e);
+                n--;
+                changed = true;
+            }
+    }
+    return n;
+}
+
+/* Random aligned-block tables (in key order or shuffled): with room for
+ * exactly what buddy merging leaves, the result is the reference, entry
+ * for entry; MIN keeps every route and default key, never worse than
+ * pairs; random FIT targets are met whenever MIN meets them.  Then the
+ * same tables with a few overlapping blocks of other routes put in at
+ * random places (the pre-merge must step aside): brute-force equivalence
+ * for MIN and FIT. */
+static void test_premerge_random(void **state)
+{
+    (void)state;
+    static struct snn_rentry t[4200], e[4200], r[4200], p[4200];
+    static struct snn__keyset d[4096];
+    uint64_t sum_in = 0, sum_ref = 0, sum_min = 0;
+    for (uint64_t s = 1; s <= 300; s++) {
+        seed(9000 + s);
+        uint32_t n = 0, nd = 0, n_routes = 2 + rnd(4);
+        split_prefix(0, 12, 0, routes[rnd(n_routes)], n_routes, t, &n, d, &nd);
+        if (s % 2)
+            shuffle(t, n);
+        for (uint32_t i = 0; i < n; i++)
+            t[i].source = i;
+        memcpy(r, t, n * sizeof *t);
+        uint32_t n_ref = buddy_reference(r, n), out;
+        memcpy(e, t, n * sizeof *t);
+        assert_int_equal(snn__map_compress_table(e, n, d, nd, n_ref, &out), 0);
+        assert_int_equal(out, n_ref);
+        assert_entries(e, r, n_ref);
+        check_equivalent(t, n, e, out, d, nd);
+
+        uint32_t n_min, n_pairs, n_fit;
+        memcpy(e, t, n * sizeof *t);
+        assert_int_equal(snn__map_compress_table(e, n, d, nd, 0, &n_min), 0);
+        check_equivalent(t, n, e, n_min, d, nd);
+        assert_true(n_min <= n_ref);
+        if (n <= 300) { /* pair merging is slow */
+            memcpy(p, t, n * sizeof *t);
+            assert_int_equal(snn__map_compress_pairs(p, n, d, nd, &n_pairs), 0);
+            assert_true(n_min <= n_pairs);
+        }
+        uint32_t target = n ? rnd(n + 1) : 0;
+        memcpy(e, t, n * sizeof *t);
+        assert_int_equal(snn__map_compress_table(e, n, d, nd, target, &n_fit), 0);
+        check_equivalent(t, n, e, n_fit, d, nd);
+        if (n <= target)
+            assert_int_equal(n_fit, n);
+        else if (n_min <= target)
+            assert_true(n_fit <= target);
+        sum_in += n;
+        sum_ref += n_ref;
+        sum_min += n_min;
+
+        /* Overlaps: aligned blocks of a random route meeting no default
+         * set, put in at random places. */
+        uint32_t extra = 1 + rnd(8);
+        for (uint32_t x = 0; x < extra && n < 4200; x++) {
+            uint32_t bits = rnd(7), key = rnd(4096) & ~((1u << bits) - 1);
+            struct snn_rentry o = ent(key, 0xFFFu & ~((1u << bits) - 1), routes[rnd(n_routes)]);
+            bool clear = true;
+            for (uint32_t k = 0; k < nd && clear; k++)
+                clear = !meets(o.key, o.mask, d[k].key, d[k].mask);
+            if (!clear)
+                continue;
+            uint32_t at = rnd(n + 1);
+            memmove(&t[at + 1], &t[at], (n - at) * sizeof *t);
+            t[at] = o;
+            n++;
+        }
+        memcpy(e, t, n * sizeof *t);
+        assert_int_equal(snn__map_compress_table(e, n, d, nd, 0, &n_min), 0);
+        check_equivalent(t, n, e, n_min, d, nd);
+        target = rnd(n + 1);
+        memcpy(e, t, n * sizeof *t);
+        assert_int_equal(snn__map_compress_table(e, n, d, nd, target, &n_fit), 0);
+        check_equivalent(t, n, e, n_fit, d, nd);
+    }
+    assert_true(sum_ref < sum_in);
+    assert_true(sum_min < sum_ref);
+    if (getenv("SNN_COMPRESS_BENCH"))
+        print_message("random aligned blocks: %llu entries -> pre-merge %llu, min %llu\n",
+                      (unsigned long long)sum_in, (unsigned long long)sum_ref,
+                      (unsigned long long)sum_min);
+}
+
 /* ---- FIT ------------------------------------------------------------- */
+
+/* Keys 000, 011, 101, 110 of block b: no two are aligned buddies, so
+ * the pre-merge leaves them, and together they make one entry XXX. */
+static const uint32_t spread[4] = {0, 3, 5, 6};
 
 /* Four routes of four mergeable entries each (16): with room for 12, FIT
  * applies the best merge (saving 3, 13 left), then one more (10) and
@@ -506,7 +778,7 @@ static void test_fit_stops_when_it_fits(void **state)
     struct snn_rentry e[16], t[16];
     for (uint32_t r = 0; r < 4; r++)
         for (uint32_t i = 0; i < 4; i++)
-            e[r * 4 + i] = ent(r << 4 | i, 0xFFF, routes[r]);
+            e[r * 4 + i] = ent(r << 4 | spread[i], 0xFFF, routes[r]);
     memcpy(t, e, sizeof e);
     uint32_t n;
     assert_int_equal(snn__map_compress_table(e, 16, NULL, 0, 12, &n), 0);
@@ -535,7 +807,7 @@ static void test_fit_pass(void **state)
     struct snn_rentry e[16];
     for (uint32_t r = 0; r < 4; r++)
         for (uint32_t i = 0; i < 4; i++)
-            e[r * 4 + i] = ent(r << 4 | i, 0xFFF, routes[r]);
+            e[r * 4 + i] = ent(r << 4 | spread[i], 0xFFF, routes[r]);
     set_table(map, 1, e, 16);
     set_table(map, 2, e, 12);
     struct snn_rentry *kept = map->tables[2].e;
@@ -1001,6 +1273,9 @@ int main(void)
         cmocka_unit_test(test_hidden_and_order_kept),
         cmocka_unit_test(test_random_disjoint),
         cmocka_unit_test(test_random_overlapping),
+        cmocka_unit_test(test_premerge_hand),
+        cmocka_unit_test(test_premerge_not_on_overlaps),
+        cmocka_unit_test(test_premerge_random),
         cmocka_unit_test(test_fit_stops_when_it_fits),
         cmocka_unit_test(test_fit_pass),
         cmocka_unit_test(test_too_big),
