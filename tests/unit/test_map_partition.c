@@ -29,18 +29,9 @@
 #include "support/arena.h"
 #include "support/err.h"
 #include "target/target.h"
+#include "map_testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
 
 /* One SpiNNaker chip (18 cores, 1 monitor, 64 KiB DTCM, 128 MiB SDRAM,
  * 256 neurons, 4000 events). */
@@ -50,12 +41,6 @@ static struct snn_machine *machine(void)
     assert_non_null(m);
     m->name = "test";
     return m;
-}
-
-static void ready(struct snn_machine *m)
-{
-    assert_int_equal(snn_machine_verify(m, NULL), 0);
-    assert_int_equal(snn_machine_index(m), 0);
 }
 
 static struct snn_net *net_new(double dt_ms, double duration_ms)

@@ -26,50 +26,9 @@
 #include "support/arena.h"
 #include "support/err.h"
 #include "target/target.h"
+#include "map_testlib.h"
 
 /* ---- helpers --------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
-
-static struct snn_machine *machine(uint32_t w, uint32_t h, bool wrap, uint32_t cores)
-{
-    struct snn_machine *m = snn_machine_new();
-    assert_non_null(m);
-    m->name = "test";
-    m->width = w;
-    m->height = h;
-    m->wrap = wrap;
-    m->cores = cores;
-    return m;
-}
-
-static void ready(struct snn_machine *m)
-{
-    assert_int_equal(snn_machine_verify(m, NULL), 0);
-    assert_int_equal(snn_machine_index(m), 0);
-}
-
-static void dead_chips(struct snn_machine *m, const struct snn_chip_ref *c, size_t n)
-{
-    m->dead_chips = snn_arena_array(m->arena, n, sizeof *c);
-    memcpy(m->dead_chips, c, n * sizeof *c);
-    m->n_dead_chips = n;
-}
-
-static void dead_cores(struct snn_machine *m, const struct snn_core_ref *c, size_t n)
-{
-    m->dead_cores = snn_arena_array(m->arena, n, sizeof *c);
-    memcpy(m->dead_cores, c, n * sizeof *c);
-    m->n_dead_cores = n;
-}
 
 /* A network of n_pops populations ("p0", "p1", ...) and a map of it onto
  * m whose population p has n_slices[p] slices of one neuron each, every
@@ -258,7 +217,7 @@ static void expect_at(const struct snn_map *map, uint32_t s, unsigned x, unsigne
 static void test_tiny_exact(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     ready(m);
     struct fix f = make(m, 2, (uint32_t[]){2, 2}, 1000, 1.0);
     uint32_t pairs[8][2];
@@ -281,7 +240,7 @@ static void test_tiny_exact(void **state)
 static void test_tiny_dead(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     dead_cores(m, (struct snn_core_ref[]){{0, 0, 1}}, 1);
     dead_chips(m, (struct snn_chip_ref[]){{0, 1}}, 1);
     ready(m);
@@ -304,7 +263,7 @@ static void test_tiny_dead(void **state)
 static void test_heaviest_first(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, true, 4);
+    struct snn_machine *m = grid_machine(4, 4, true, 4);
     ready(m);
     struct fix f = make(m, 3, (uint32_t[]){3, 3, 3}, 1000, 1.0);
     uint32_t pairs[32][2];
@@ -336,7 +295,7 @@ static void test_heaviest_first(void **state)
 static void test_chain_adjacent(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(6, 6, true, 18);
+    struct snn_machine *m = grid_machine(6, 6, true, 18);
     ready(m);
     uint32_t sizes[20];
     for (int p = 0; p < 20; p++)
@@ -375,7 +334,7 @@ static void test_chain_adjacent(void **state)
 static void test_population_together(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(3, 3, true, 5);
+    struct snn_machine *m = grid_machine(3, 3, true, 5);
     ready(m); /* 9 chips x 4 = 36 application cores */
     uint32_t sizes[12];
     for (int p = 0; p < 12; p++)
@@ -404,7 +363,7 @@ static void test_population_together(void **state)
 static void test_sdram(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 18);
+    struct snn_machine *m = grid_machine(2, 2, true, 18);
     ready(m);
     uint64_t big = m->sdram_bytes * 6 / 10;
     struct fix f = make(m, 1, (uint32_t[]){4}, big, 1.0);
@@ -467,7 +426,7 @@ static void test_too_few_cores(void **state)
 static void test_too_much_sdram(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, false, 18);
+    struct snn_machine *m = grid_machine(2, 2, false, 18);
     ready(m);
     char *out = NULL;
     /* One slice bigger than a chip: named with its population. */
@@ -543,7 +502,7 @@ static struct fix random_net(const struct snn_machine *m, uint32_t n_pops, uint3
 static void test_deterministic(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(8, 8, true, 18);
+    struct snn_machine *m = grid_machine(8, 8, true, 18);
     dead_chips(m, (struct snn_chip_ref[]){{3, 3}, {5, 1}}, 2);
     ready(m);
     rng_state = 12345;
@@ -572,7 +531,7 @@ static void test_deterministic(void **state)
 static void test_alloc_failures(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(6, 6, true, 18);
+    struct snn_machine *m = grid_machine(6, 6, true, 18);
     dead_cores(m, (struct snn_core_ref[]){{1, 1, 4}}, 1);
     ready(m);
     rng_state = 99;
@@ -611,7 +570,7 @@ static void test_alloc_failures(void **state)
 static void test_verify_catches(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     dead_cores(m, (struct snn_core_ref[]){{1, 0, 2}}, 1);
     ready(m);
     struct fix f = make(m, 2, (uint32_t[]){2, 2}, 1000, 1.0);
@@ -666,7 +625,7 @@ static void test_verify_catches(void **state)
 static void test_dump(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     ready(m);
     struct fix f = make(m, 2, (uint32_t[]){2, 2}, 1000, 1.0);
     uint32_t pairs[8][2];
@@ -710,7 +669,7 @@ static void test_random(void **state)
         rng_state = seed * 0x9E3779B97F4A7C15ull;
         uint32_t w = 1 + rnd(8), h = 1 + rnd(8);
         bool wrap = w >= 2 && h >= 2 && rnd(2);
-        struct snn_machine *m = machine(w, h, wrap, 2 + rnd(17));
+        struct snn_machine *m = grid_machine(w, h, wrap, 2 + rnd(17));
         uint32_t nd = rnd(3);
         struct snn_chip_ref dc[3];
         for (uint32_t i = 0; i < nd; i++)

@@ -28,6 +28,7 @@
 #include "support/arena.h"
 #include "support/err.h"
 #include "target/target.h"
+#include "map_testlib.h"
 
 #define E 0
 #define NE 1
@@ -39,48 +40,6 @@
 #define C(c) SNN_ROUTE_CORE(c)
 
 /* ---- helpers --------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
-
-static struct snn_machine *machine(uint32_t w, uint32_t h, bool wrap, uint32_t cores)
-{
-    struct snn_machine *m = snn_machine_new();
-    assert_non_null(m);
-    m->name = "test";
-    m->width = w;
-    m->height = h;
-    m->wrap = wrap;
-    m->cores = cores;
-    return m;
-}
-
-static void ready(struct snn_machine *m)
-{
-    assert_int_equal(snn_machine_verify(m, NULL), 0);
-    assert_int_equal(snn_machine_index(m), 0);
-}
-
-static void dead_chips(struct snn_machine *m, const struct snn_chip_ref *c, size_t n)
-{
-    m->dead_chips = snn_arena_array(m->arena, n, sizeof *c);
-    memcpy(m->dead_chips, c, n * sizeof *c);
-    m->n_dead_chips = n;
-}
-
-static void dead_links(struct snn_machine *m, const struct snn_link_ref *l, size_t n)
-{
-    m->dead_links = snn_arena_array(m->arena, n, sizeof *l);
-    memcpy(m->dead_links, l, n * sizeof *l);
-    m->n_dead_links = n;
-}
 
 struct place {
     uint32_t pop;
@@ -239,7 +198,7 @@ static double load_sum(const struct snn_map *map)
 static void test_one_chip(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(1, 1, false, 6);
+    struct snn_machine *m = grid_machine(1, 1, false, 6);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {0, 0, 0, 2}, {1, 0, 0, 3}, {1, 0, 0, 5}};
     struct fix f = make(m, 2, pl, 4, 1.0);
@@ -262,7 +221,7 @@ static void test_one_chip(void **state)
 static void test_torus_2x2(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {0, 1, 0, 1}, {0, 0, 1, 2}, {1, 1, 1, 3}, {1, 1, 1, 1}};
     struct fix f = make(m, 2, pl, 5, 2.0);
@@ -294,7 +253,7 @@ static void test_torus_2x2(void **state)
 static void test_grid_4x4(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, false, 4);
+    struct snn_machine *m = grid_machine(4, 4, false, 4);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {1, 3, 1, 2}, {1, 3, 2, 1}, {1, 1, 3, 3}, {0, 2, 0, 1}};
     struct fix f = make(m, 2, pl, 5, 2.5);
@@ -331,7 +290,7 @@ static void test_grid_4x4(void **state)
 static void test_dead_link(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, false, 4);
+    struct snn_machine *m = grid_machine(4, 4, false, 4);
     dead_links(m, (struct snn_link_ref[]){{1, 0, E}}, 1);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {0, 2, 0, 3}};
@@ -355,7 +314,7 @@ static void test_dead_link(void **state)
 static void test_dead_link_shortest(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, false, 4);
+    struct snn_machine *m = grid_machine(4, 4, false, 4);
     dead_links(m, (struct snn_link_ref[]){{1, 0, NE}}, 1);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {0, 3, 0, 2}, {0, 2, 1, 3}};
@@ -379,7 +338,7 @@ static void test_dead_link_shortest(void **state)
 static void test_dead_chip(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, false, 4);
+    struct snn_machine *m = grid_machine(4, 4, false, 4);
     dead_chips(m, (struct snn_chip_ref[]){{1, 1}}, 1);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {0, 2, 2, 2}, {0, 3, 0, 1}};
@@ -406,7 +365,7 @@ static void test_dead_chip(void **state)
 static void test_unreachable(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(3, 1, false, 4);
+    struct snn_machine *m = grid_machine(3, 1, false, 4);
     dead_chips(m, (struct snn_chip_ref[]){{1, 0}}, 1);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {1, 0, 0, 2}, {1, 2, 0, 1}};
@@ -431,7 +390,7 @@ static void test_unreachable(void **state)
 static void test_dump(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(2, 2, true, 4);
+    struct snn_machine *m = grid_machine(2, 2, true, 4);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {1, 1, 1, 3}, {1, 1, 0, 2}};
     struct fix f = make(m, 2, pl, 3, 0.5);
@@ -578,7 +537,7 @@ static struct snn_machine *random_machine(void)
 {
     uint32_t w = 1 + rnd(9), h = 1 + rnd(9);
     bool wrap = w >= 2 && h >= 2 && rnd(2);
-    struct snn_machine *m = machine(w, h, wrap, 2 + rnd(8));
+    struct snn_machine *m = grid_machine(w, h, wrap, 2 + rnd(8));
     uint32_t nd = rnd(4) == 0 ? rnd(w * h / 4 + 1) : 0;
     struct snn_chip_ref *dc = calloc(nd + 1, sizeof *dc);
     uint32_t k = 0;
@@ -698,7 +657,7 @@ static void test_random(void **state)
     }
     /* One SpiNN-5 board: 48 of the 8x8 grid's chips exist. */
     for (int round = 0; round < 40; round++) {
-        struct snn_machine *m = machine(8, 8, false, 18);
+        struct snn_machine *m = grid_machine(8, 8, false, 18);
         m->layout = SNN_LAYOUT_SPINN5_BOARD;
         ready(m);
         struct fix f = random_fix(m, 1, 200, 30);
@@ -718,7 +677,7 @@ static void test_random(void **state)
 static void test_sharing(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(12, 12, true, 18);
+    struct snn_machine *m = grid_machine(12, 12, true, 18);
     ready(m);
     rng_state = 12345;
     struct fix f = random_fix(m, 400, 400, 60);
@@ -752,7 +711,7 @@ static void test_sharing(void **state)
 static void test_deterministic(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(8, 8, true, 10);
+    struct snn_machine *m = grid_machine(8, 8, true, 10);
     dead_links(m, (struct snn_link_ref[]){{3, 3, NE}, {4, 2, N}}, 2);
     dead_chips(m, (struct snn_chip_ref[]){{5, 5}}, 1);
     ready(m);
@@ -779,7 +738,7 @@ static void test_deterministic(void **state)
 static void test_alloc_failures(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(6, 6, true, 18);
+    struct snn_machine *m = grid_machine(6, 6, true, 18);
     dead_links(m, (struct snn_link_ref[]){{1, 1, E}}, 1);
     ready(m);
     rng_state = 99;
@@ -825,7 +784,7 @@ static void expect_verify_error(struct snn_map *map, const char *needle)
 static void test_verify_catches(void **state)
 {
     (void)state;
-    struct snn_machine *m = machine(4, 4, false, 4);
+    struct snn_machine *m = grid_machine(4, 4, false, 4);
     ready(m);
     struct place pl[] = {{0, 0, 0, 1}, {1, 3, 1, 2}, {1, 3, 2, 1}, {1, 1, 3, 3}, {0, 2, 0, 1}};
     struct fix f = make(m, 2, pl, 5, 2.5);

@@ -31,18 +31,9 @@
 #include "support/arena.h"
 #include "support/err.h"
 #include "target/target.h"
+#include "map_testlib.h"
 
 /* ---- helpers --------------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
 
 static double now_s(void)
 {
