@@ -2,15 +2,18 @@
  * tests/unit/map_testlib.h: what the mapper's test programs share.
  *
  * Included by one test program each (it defines static state): a small
- * seeded generator for random cases, and machines built by hand.
+ * seeded generator for random cases, machines built by hand, and edges
+ * set from slice pairs.
  */
 #ifndef SNN_TESTS_MAP_TESTLIB_H
 #define SNN_TESTS_MAP_TESTLIB_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mapper/mapper.h"
 #include "support/arena.h"
 #include "target/target.h"
 
@@ -66,6 +69,38 @@ static inline void dead_links(struct snn_machine *m, const struct snn_link_ref *
     m->dead_links = snn_arena_array(m->arena, n, sizeof *l);
     memcpy(m->dead_links, l, n * sizeof *l);
     m->n_dead_links = n;
+}
+
+static inline int cmp_pair(const void *a, const void *b)
+{
+    const uint32_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Sets map's edges from n (pre, post) slice pairs, sorted and made unique
+ * here, each with one row and one synapse; map->edge_first must hold
+ * n_slices + 1 entries. */
+static inline void set_edges(struct snn_map *map, uint32_t (*pairs)[2], size_t n)
+{
+    if (n)
+        qsort(pairs, n, sizeof *pairs, cmp_pair);
+    map->edges = snn_arena_array(map->arena, n + 1, sizeof *map->edges);
+    assert_non_null(map->edges);
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && pairs[i][0] == pairs[i - 1][0] && pairs[i][1] == pairs[i - 1][1])
+            continue;
+        map->edges[k++] = (struct snn_edge){pairs[i][0], pairs[i][1], 1, 1};
+    }
+    map->n_edges = k;
+    uint64_t e = 0;
+    for (uint32_t s = 0; s <= map->n_slices; s++) {
+        while (e < k && map->edges[e].pre < s)
+            e++;
+        map->edge_first[s] = e;
+    }
 }
 
 #endif

@@ -93,36 +93,6 @@ static void unmake(struct fix *f)
     snn_net_free(f->net);
 }
 
-static int cmp_pair(const void *a, const void *b)
-{
-    const uint32_t *x = a, *y = b;
-    if (x[0] != y[0])
-        return x[0] < y[0] ? -1 : 1;
-    return (x[1] > y[1]) - (x[1] < y[1]);
-}
-
-/* Sets the edges from n (pre, post) slice pairs (sorted and made unique). */
-static void set_edges(struct snn_map *map, uint32_t (*pairs)[2], size_t n)
-{
-    if (n)
-        qsort(pairs, n, sizeof *pairs, cmp_pair);
-    map->edges = snn_arena_array(map->arena, n + 1, sizeof *map->edges);
-    assert_non_null(map->edges);
-    uint64_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && pairs[i][0] == pairs[i - 1][0] && pairs[i][1] == pairs[i - 1][1])
-            continue;
-        map->edges[k++] = (struct snn_edge){pairs[i][0], pairs[i][1], 1, 1};
-    }
-    map->n_edges = k;
-    uint64_t e = 0;
-    for (uint32_t s = 0; s <= map->n_slices; s++) {
-        while (e < k && map->edges[e].pre < s)
-            e++;
-        map->edge_first[s] = e;
-    }
-}
-
 /* Runs fn with a sink printing to a string; returns the code, *out the text. */
 static int run_diag(int (*fn)(struct snn_map *, struct snn_diag *), struct snn_map *map,
                     char **out)
