@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ir/quant.h"
 #include "mapper/mapper_int.h"
 #include "support/arena.h"
 #include "support/err.h"
@@ -18,6 +19,7 @@ static const char *const pass_names[SNN_PASS_COUNT] = {
     [SNN_PASS_PARTITION] = "partition", [SNN_PASS_PLACE] = "place",
     [SNN_PASS_ROUTE] = "route",         [SNN_PASS_KEYS] = "keys",
     [SNN_PASS_TABLES] = "tables",       [SNN_PASS_COMPRESS] = "compress",
+    [SNN_PASS_LAYOUT] = "layout",
 };
 
 const char *snn_map_pass_name(enum snn_map_pass p)
@@ -69,6 +71,7 @@ void snn_map_free(struct snn_map *map)
 {
     if (!map)
         return;
+    snn_qnet_free(map->q);
     snn_arena_free(map->arena);
     snn_free(map);
 }
@@ -81,12 +84,14 @@ static const unsigned pass_requires[SNN_PASS_COUNT] = {
     [SNN_PASS_KEYS] = SNN_MAP_HAVE(SNN_PASS_PLACE),
     [SNN_PASS_TABLES] = SNN_MAP_HAVE(SNN_PASS_ROUTE) | SNN_MAP_HAVE(SNN_PASS_KEYS),
     [SNN_PASS_COMPRESS] = SNN_MAP_HAVE(SNN_PASS_TABLES),
+    [SNN_PASS_LAYOUT] = SNN_MAP_HAVE(SNN_PASS_PLACE) | SNN_MAP_HAVE(SNN_PASS_KEYS),
 };
 
 static int (*const pass_fn[SNN_PASS_COUNT])(struct snn_map *, struct snn_diag *) = {
     [SNN_PASS_PARTITION] = snn_map_partition, [SNN_PASS_PLACE] = snn_map_place,
     [SNN_PASS_ROUTE] = snn_map_route,         [SNN_PASS_KEYS] = snn_map_keys,
     [SNN_PASS_TABLES] = snn_map_tables,       [SNN_PASS_COMPRESS] = snn_map_compress,
+    [SNN_PASS_LAYOUT] = snn_map_layout,
 };
 
 static double now_seconds(void)
@@ -136,6 +141,7 @@ void snn_map_dump(const struct snn_map *map, enum snn_map_pass p, FILE *out)
     case SNN_PASS_KEYS: snn__map_dump_keys(map, out); break;
     case SNN_PASS_TABLES:
     case SNN_PASS_COMPRESS: snn__map_dump_tables(map, out); break;
+    case SNN_PASS_LAYOUT: snn__map_dump_layout(map, out); break;
     default: SNN_ASSERT(!"no such pass");
     }
 }
@@ -155,6 +161,8 @@ int snn_map_verify(const struct snn_map *map, struct snn_diag *d)
         rc = rc ? rc : snn__map_verify_keys(map, d);
     if (map->have & SNN_MAP_HAVE(SNN_PASS_TABLES))
         rc = rc ? rc : snn__map_verify_tables(map, d);
+    if (map->have & SNN_MAP_HAVE(SNN_PASS_LAYOUT))
+        rc = rc ? rc : snn__map_verify_layout(map, d);
     return rc;
 }
 

@@ -11,6 +11,7 @@
  *   keys       placement             a key and mask for every slice
  *   tables     routes, keys          per-chip routing tables
  *   compress   tables                the same tables, smaller, proved equivalent
+ *   layout     placement, keys       every core's memory image
  *
  * Each pass is one file (mapper/<pass>.c), states the facts it requires
  * and provides (SNN_MAP_HAVE_*), and can print its state
@@ -46,6 +47,7 @@
 #include "target/target.h"
 
 struct snn_arena;
+struct snn_qnet;
 
 /* ---- route words --------------------------------------------------------- */
 
@@ -131,6 +133,19 @@ struct snn_rtable {
     uint32_t n_before;  /* entries before compression */
 };
 
+/* What layout writes for one core (abi/core_image.h, docs/core-image.md). */
+struct snn_core_image {
+    uint32_t *dtcm;         /* the DTCM image: header, parameters, state, key table */
+    uint32_t dtcm_words;
+    uint32_t *sdram;        /* the SDRAM block's stored part: row indices and rows,
+                             * spike times; the recording regions after them are
+                             * not stored (the loader zeroes them) */
+    uint32_t sdram_words;
+    uint32_t sdram_bytes;   /* the whole block, recording regions included */
+    uint64_t chip_offset;   /* where the block starts in its chip's SDRAM: the
+                             * chip's cores' blocks in core order, from 0 */
+};
+
 enum snn_map_pass {
     SNN_PASS_PARTITION,
     SNN_PASS_PLACE,
@@ -138,6 +153,7 @@ enum snn_map_pass {
     SNN_PASS_KEYS,
     SNN_PASS_TABLES,
     SNN_PASS_COMPRESS,
+    SNN_PASS_LAYOUT,
     SNN_PASS_COUNT
 };
 
@@ -173,6 +189,11 @@ struct snn_map {
     /* tables: width * height tables, chip (x, y) at y * width + x */
     struct snn_rtable *tables;
 
+    /* layout: slice s's core image at images[s]; q is the quantized
+     * network the images were made from */
+    struct snn_core_image *images;
+    struct snn_qnet *q;
+
     /* the driver: seconds each pass took */
     double pass_seconds[SNN_PASS_COUNT];
 };
@@ -207,6 +228,7 @@ int snn_map_route(struct snn_map *map, struct snn_diag *d);
 int snn_map_keys(struct snn_map *map, struct snn_diag *d);
 int snn_map_tables(struct snn_map *map, struct snn_diag *d);
 int snn_map_compress(struct snn_map *map, struct snn_diag *d);
+int snn_map_layout(struct snn_map *map, struct snn_diag *d);
 
 /* Prints the state a pass provides, in a stable text form (golden tests). */
 void snn_map_dump(const struct snn_map *map, enum snn_map_pass p, FILE *out);
@@ -229,6 +251,9 @@ struct snn_map_summary {
     double link_max;                   /* packets per step over the busiest link */
     uint32_t link_max_x, link_max_y, link_max_link;
     uint64_t n_hops;
+    /* layout: all cores' DTCM images, SDRAM blocks, and what of the blocks
+     * is stored (rows and spike times; recording regions are not) */
+    uint64_t image_dtcm_bytes, image_sdram_bytes, image_sdram_stored_bytes;
 };
 
 void snn_map_summarize(const struct snn_map *map, struct snn_map_summary *s);

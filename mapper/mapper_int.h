@@ -33,12 +33,27 @@ static inline const struct snn_loc *snn__map_pop_loc(const struct snn_map *map, 
  * Placement orders chips by it, keys order populations by it. */
 uint64_t snn__map_hilbert(uint32_t side, uint32_t x, uint32_t y);
 
+/* DTCM a core's kernel needs whatever it runs: about 4 KiB of stack (the
+ * packet and timer interrupts nest on it), two 1 KiB DMA buffers for
+ * synaptic rows in flight, the incoming-spike queue (256 keys, 1 KiB),
+ * the recording buffers being flushed and the slice's header (1 KiB,
+ * the first words of its DTCM image).
+ * Rounded up to 8 KiB, an eighth of SpiNNaker's 64 KiB. */
+#define SNN_MAP_DTCM_OVERHEAD 8192u
+
+/* Timesteps a run of net records: duration / dt rounded up (float noise
+ * forgiven), capped at 2^32 - 1; 0 for duration 0 (partition.c). */
+uint64_t snn__map_record_steps(const struct snn_net *net);
+/* The SDRAM a slice may use: the chip's shared by its application cores. */
+uint64_t snn__map_sdram_budget(const struct snn_machine *m);
+
 /* ---- dumps: each pass prints what it provides (snn_map_dump) ---------- */
 void snn__map_dump_partition(const struct snn_map *map, FILE *out);
 void snn__map_dump_place(const struct snn_map *map, FILE *out);
 void snn__map_dump_route(const struct snn_map *map, FILE *out);
 void snn__map_dump_keys(const struct snn_map *map, FILE *out);
 void snn__map_dump_tables(const struct snn_map *map, FILE *out); /* tables and compress */
+void snn__map_dump_layout(const struct snn_map *map, FILE *out);
 
 /* ---- verifiers: each checks the invariants of what its pass provides,
  * reporting every violation to d; 0, SNN_EINVAL or SNN_ENOMEM ---------- */
@@ -53,6 +68,11 @@ int snn__map_verify_keys(const struct snn_map *map, struct snn_diag *d);
  * faults) and checks every key reaches exactly the cores of its slice's
  * edges.  Used after tables and after compress. */
 int snn__map_verify_tables(const struct snn_map *map, struct snn_diag *d);
+/* Checks every core image against the slices, edges and keys it was made
+ * from (docs/core-image.md): headers, sizes against partition's account
+ * and the target, key tables, row indices, and every synaptic word's
+ * index, delay and weight bound. */
+int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d);
 
 /* ---- compress.c: one table at a time (tests and benchmarks) ---------- */
 

@@ -11,7 +11,8 @@
  * Slices.  A population of size N is cut into slices of s neurons, the
  * last one smaller: [0, s), [s, 2s), ..., [(k-1)s, N), k = ceil(N / s).
  * s starts at the least of N, opt.neurons_per_core (when not 0), the
- * target's max_neurons, and the most neurons whose count-independent
+ * target's max_neurons, 256 (SNN_CORE_MAX_NEURONS: the synaptic word
+ * indexes the slice in 8 bits), and the most neurons whose count-independent
  * DTCM (below, without the key table) fits a core.
  *
  * The resource model (the bytes the board firmware will use):
@@ -43,12 +44,14 @@
  *   SDRAM of a slice (budget: the chip's sdram_bytes divided by its
  *   application cores, cores - monitor_cores, rounded down)
  *     for every incoming edge from a pre slice of m neurons:
- *       4 x m                the row index, one word per pre neuron
- *     + 4 x r + 4 x syn      r rows (the pre neurons with at least one
- *                            synapse on the slice): a 4-byte header and a
- *                            4-byte word per synapse.  One row holds the
- *                            synapses of every projection from that pre
- *                            population onto the slice.
+ *       8 x ceil(m / 32)     the row index's groups: a bit per pre neuron
+ *                            (has a row) and the rows before the group
+ *     + 8 x r + 4 x syn      r rows (the pre neurons with at least one
+ *                            synapse on the slice): the row's offset in
+ *                            the index, a 4-byte header and a 4-byte word
+ *                            per synapse.  One row holds the synapses of
+ *                            every projection from that pre population
+ *                            onto the slice (abi/core_image.h).
  *   + T x ceil(n / 32) x 4   spike recording, when recorded (a bit per
  *                            neuron and step)
  *   + T x v x 4              v recording, when recorded: v the recorded
@@ -120,6 +123,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/core_image.h"
 #include "abi/neuron.h"
 #include "ir/expand.h"
 #include "mapper/mapper_int.h"
@@ -128,12 +132,6 @@
 
 /* ---- the resource model's constants ---------------------------------- */
 
-/* DTCM a core's kernel needs whatever it runs: about 4 KiB of stack (the
- * packet and timer interrupts nest on it), two 1 KiB DMA buffers for
- * synaptic rows in flight, the incoming-spike queue (256 keys, 1 KiB),
- * the recording buffers being flushed and the slice's header (1 KiB).
- * Rounded up to 8 KiB, an eighth of SpiNNaker's 64 KiB. */
-#define SNN_MAP_DTCM_OVERHEAD 8192u
 /* A key-table entry: key, mask, row-index offset, neuron count. */
 #define KEY_ENTRY_BYTES 16u
 /* Ring buffers: two receptors (exc, inh) of int32 accumulators. */
@@ -142,8 +140,8 @@
 /* A spike_source_array neuron in DTCM: its next spike's offset and end. */
 #define ARRAY_NEURON_BYTES 8u
 /* SDRAM words. */
-#define ROW_INDEX_BYTES 4u  /* per pre neuron of an incoming edge */
-#define ROW_HEADER_BYTES 4u /* per row */
+#define ROW_GROUP_BYTES 8u  /* per 32 pre neurons of an incoming edge */
+#define ROW_BYTES 8u        /* per row: its offset in the index, its header */
 #define SYNAPSE_BYTES 4u    /* per synapse */
 #define SPIKE_TIME_BYTES 4u /* per spike_source_array spike */
 #define RECORD_WORD_BYTES 4u
@@ -236,7 +234,7 @@ static uint64_t dtcm_base(const struct snn_net *net, uint32_t p, uint64_t n, uin
 
 /* Recorded timesteps: duration / dt rounded up, float noise forgiven;
  * capped at 2^32 - 1 (the simulator's own limit). */
-static uint64_t record_steps(const struct snn_net *net)
+uint64_t snn__map_record_steps(const struct snn_net *net)
 {
     if (!(net->duration_ms > 0) || !(net->dt_ms > 0))
         return 0;
@@ -327,12 +325,24 @@ static bool events_over(double events, uint32_t budget)
 /* SDRAM of one incoming edge from a pre slice of pre_n neurons. */
 static uint64_t edge_sdram(uint32_t pre_n, const struct snn_edge *e)
 {
-    return (uint64_t)ROW_INDEX_BYTES * pre_n + (uint64_t)ROW_HEADER_BYTES * e->n_rows +
+    return (uint64_t)ROW_GROUP_BYTES * ((pre_n + 31) / 32) + (uint64_t)ROW_BYTES * e->n_rows +
            (uint64_t)SYNAPSE_BYTES * e->n_synapses;
 }
 
+/* The most neurons a slice may have: the target's limit, the option's,
+ * and the synaptic word's 8-bit neuron index (abi/core_image.h). */
+static uint32_t slice_cap(const struct snn_map *map)
+{
+    uint32_t cap = map->m->max_neurons;
+    if (cap > SNN_CORE_MAX_NEURONS)
+        cap = SNN_CORE_MAX_NEURONS;
+    if (map->opt.neurons_per_core && map->opt.neurons_per_core < cap)
+        cap = map->opt.neurons_per_core;
+    return cap;
+}
+
 /* Slice SDRAM budget: the chip's SDRAM shared by its application cores. */
-static uint64_t sdram_budget(const struct snn_machine *m)
+uint64_t snn__map_sdram_budget(const struct snn_machine *m)
 {
     return m->sdram_bytes / (m->cores - m->monitor_cores);
 }
@@ -1035,12 +1045,10 @@ static int setup(struct part *pt)
         !pt->span_ms || !pt->first || !pt->old_first)
         return SNN_ENOMEM;
     max_delays(net, pt->max_delay);
-    pt->steps = record_steps(net);
-    pt->sdram_budget = sdram_budget(m);
+    pt->steps = snn__map_record_steps(net);
+    pt->sdram_budget = snn__map_sdram_budget(m);
 
-    uint32_t cap = m->max_neurons;
-    if (pt->map->opt.neurons_per_core && pt->map->opt.neurons_per_core < cap)
-        cap = pt->map->opt.neurons_per_core;
+    uint32_t cap = slice_cap(pt->map);
     for (uint32_t p = 0; p < P; p++) {
         const struct snn_pop *pop = &net->pops[p];
         pt->span_ms[p] = array_span_ms(pop);
@@ -1227,7 +1235,6 @@ static int cmp_u64(const void *a, const void *b)
 static bool verify_layout(const struct snn_map *map, struct vctx *v)
 {
     const struct snn_net *net = map->net;
-    const struct snn_machine *m = map->m;
     uint32_t P = net->n_pops;
     if (!map->pop_slice || !map->edge_first || (map->n_slices && !map->slices) ||
         (map->n_edges && !map->edges)) {
@@ -1245,9 +1252,7 @@ static bool verify_layout(const struct snn_map *map, struct vctx *v)
             return false;
         }
     bool ok = true;
-    uint32_t cap = m->max_neurons;
-    if (map->opt.neurons_per_core && map->opt.neurons_per_core < cap)
-        cap = map->opt.neurons_per_core;
+    uint32_t cap = slice_cap(map);
     for (uint32_t p = 0; p < P; p++) {
         const struct snn_pop *pop = &net->pops[p];
         uint32_t a = map->pop_slice[p], b = map->pop_slice[p + 1];
@@ -1340,7 +1345,7 @@ static int verify_use(const struct snn_map *map, struct vctx *v)
         return SNN_ENOMEM;
     }
     max_delays(net, md);
-    uint64_t steps = record_steps(net), budget = sdram_budget(m);
+    uint64_t steps = snn__map_record_steps(net), budget = snn__map_sdram_budget(m);
     for (uint32_t p = 0; p < P; p++) {
         const struct snn_pop *pop = &net->pops[p];
         uint32_t a = map->pop_slice[p], b = map->pop_slice[p + 1];

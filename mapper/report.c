@@ -79,6 +79,14 @@ void snn_map_summarize(const struct snn_map *map, struct snn_map_summary *s)
                 s->entries_after_max = t->n;
         }
     }
+    if (map->have & SNN_MAP_HAVE(SNN_PASS_LAYOUT)) {
+        for (uint32_t i = 0; i < map->n_slices; i++) {
+            const struct snn_core_image *im = &map->images[i];
+            s->image_dtcm_bytes += 4ull * im->dtcm_words;
+            s->image_sdram_bytes += im->sdram_bytes;
+            s->image_sdram_stored_bytes += 4ull * im->sdram_words;
+        }
+    }
 }
 
 static const char *compress_name(enum snn_compress_mode c)
@@ -162,6 +170,10 @@ void snn_map_report_text(const struct snn_map *map, uint64_t peak_bytes, double 
                     compress_name(map->opt.compress), s.entries_after, s.entries_after_max,
                     snn_machine_router_free(m));
     }
+    if (map->have & SNN_MAP_HAVE(SNN_PASS_LAYOUT))
+        fprintf(out, "  images        DTCM %s, SDRAM blocks %s (rows and spike times %s)\n",
+                bytes(s.image_dtcm_bytes, a, 32), bytes(s.image_sdram_bytes, b, 32),
+                bytes(s.image_sdram_stored_bytes, c, 32));
     fprintf(out, "  time         ");
     for (int p = 0; p < SNN_PASS_COUNT; p++)
         if (map->have & SNN_MAP_HAVE(p))
@@ -278,5 +290,10 @@ void snn_map_report_json(const struct snn_map *map, uint64_t peak_bytes, double 
                     s.entries_after_max);
         fputc('}', out);
     }
+    if (map->have & SNN_MAP_HAVE(SNN_PASS_LAYOUT))
+        fprintf(out,
+                ",\n  \"images\": {\"dtcm_bytes\": %" PRIu64 ", \"sdram_bytes\": %" PRIu64
+                ", \"sdram_stored_bytes\": %" PRIu64 "}",
+                s.image_dtcm_bytes, s.image_sdram_bytes, s.image_sdram_stored_bytes);
     fputs("\n}\n", out);
 }

@@ -123,7 +123,8 @@ static const char MAP_HELP[] =
     "\n"
     "Maps the network in FILE onto a machine: splits populations into slices\n"
     "that fit one core, places them, routes spikes between them, gives them\n"
-    "keys, builds and compresses every chip's routing table\n"
+    "keys, builds and compresses every chip's routing table and lays out\n"
+    "every core's memory image: synaptic rows, key table, neuron state\n"
     "(docs/mapping.md).  Prints the slices per population, the cores and chips\n"
     "used, memory and router use, the busiest link and each pass's time.  A\n"
     "network that does not fit is an error naming what ran out.\n"
@@ -140,7 +141,9 @@ static const char MAP_HELP[] =
     "                       traffic and synaptic events (default 10)\n"
     "  --seed N             placement seed (default: the network's)\n"
     "  --dump-after PASS    print the state after PASS: partition, place, route,\n"
-    "                       keys, tables, compress, or all of them; may be repeated\n"
+    "                       keys, tables, compress, layout, or all of them; may be\n"
+    "                       repeated\n"
+    "  --until PASS         stop after PASS (default: layout, the last)\n"
     "  --verify             check every invariant after every pass\n"
     "  -q, --quiet          no report on standard output\n"
     "  -h, --help           this help\n";
@@ -714,6 +717,7 @@ static int cmd_map(int argc, char **argv)
     struct snn_map_options opt;
     snn_map_options_init(&opt);
     unsigned dump_after = 0;
+    enum snn_map_pass until = SNN_PASS_LAYOUT;
     int quiet = 0, have_seed = 0;
     for (int i = 0; i < argc; i++) {
         /* --name=value is --name value. */
@@ -727,7 +731,8 @@ static int cmd_map(int argc, char **argv)
         }
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--report") ||
                       !strcmp(a, "--compress") || !strcmp(a, "--neurons-per-core") ||
-                      !strcmp(a, "--rate") || !strcmp(a, "--seed") || !strcmp(a, "--dump-after");
+                      !strcmp(a, "--rate") || !strcmp(a, "--seed") || !strcmp(a, "--dump-after") ||
+                      !strcmp(a, "--until");
         if (v && !has_arg)
             return usage_error(MAP_HELP, "unknown option '%s'", argv[i]);
         if (has_arg && !v) {
@@ -776,6 +781,11 @@ static int cmd_map(int argc, char **argv)
                 dump_after |= SNN_MAP_HAVE(p);
             else
                 return usage_error(MAP_HELP, "--dump-after: no pass called '%s'", v);
+        } else if (!strcmp(a, "--until")) {
+            int p = snn_map_pass_lookup(v);
+            if (p < 0)
+                return usage_error(MAP_HELP, "--until: no pass called '%s'", v);
+            until = (enum snn_map_pass)p;
         } else if (!strcmp(a, "--verify")) {
             opt.verify = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -808,7 +818,7 @@ static int cmd_map(int argc, char **argv)
     if (!err)
         err = snn_map_new(net, m, &opt, &map);
     if (!err)
-        err = snn_map_run(map, SNN_PASS_COUNT - 1, dump_after, stdout, d);
+        err = snn_map_run(map, until, dump_after, stdout, d);
     if (!err) {
         struct rusage ru;
         uint64_t peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;

@@ -28,6 +28,11 @@ has() {
   if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3: no /$2/ in:"; sed 's/^/  | /' "$1" | head -n 20; fi
 }
 
+# hasnt FILE PATTERN DESCRIPTION: no line of FILE matches the extended regex.
+hasnt() {
+  if grep -qE -- "$2" "$1"; then bad "$3: /$2/ found in:"; grep -E -- "$2" "$1" | sed 's/^/  | /' | head -n 5; else ok "$3"; fi
+}
+
 finish() {
   echo "$fails failure(s)"
   [ "$fails" -eq 0 ]

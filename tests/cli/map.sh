@@ -42,7 +42,18 @@ has "$tmp/out" "^  DTCM +fullest core .* of 64.0 KiB" "report: DTCM"
 has "$tmp/out" "^  SDRAM +fullest chip .* of 128.0 MiB" "report: SDRAM"
 has "$tmp/out" "^  router +before compression [0-9]+ entries, largest table [0-9]+" "report: router before"
 has "$tmp/out" "after \(fit\) [0-9]+ entries, largest table [0-9]+ of 1023" "report: router after"
-has "$tmp/out" "^  time +partition [0-9.]+ s, place" "report: pass times"
+has "$tmp/out" "^  images +DTCM [0-9.]+ KiB, SDRAM blocks [0-9.]+ MiB \(rows and spike times [0-9.]+ MiB\)" "report: images"
+has "$tmp/out" "^  time +partition [0-9.]+ s, place.*layout [0-9.]+ s" "report: pass times"
+
+# --until: the passes up to one, and the report of what ran.
+expect 0 "map --until compress" -- "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --until compress --report "$tmp/until.json"
+hasnt "$tmp/out" "images" "--until compress: no images line"
+hasnt "$tmp/until.json" '"images"' "--until compress: no images in JSON"
+has "$tmp/out" "compress [0-9.]+ s, whole" "--until compress: compress is the last pass"
+expect 0 "map --until=partition" -- "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --until=partition
+hasnt "$tmp/out" "router" "--until partition: no router line"
+expect 2 "bad --until" -- "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --until everything
+has "$tmp/err" "--until: no pass called 'everything'" "names the bad pass"
 
 # Fewer neurons per core: more slices, spread over chips, packets on links.
 expect 0 "map cuba, 64 per core" -- "$snnc" map "$src/examples/cuba.yaml" --target spinn3 \
@@ -55,6 +66,7 @@ has "$tmp/cuba.json" '^  "format": "snnc-map-report 1",$' "JSON: format"
 has "$tmp/cuba.json" '"slices": 63,' "JSON: slices"
 has "$tmp/cuba.json" '"options": \{"seed": 1, "neurons_per_core": 64, "rate_hz": 10, "compress": "min"\}' "JSON: options"
 has "$tmp/cuba.json" '"router": \{"chips_with_entries": 4, "before": \{"total": [0-9]+, "max": [0-9]+\}, "after": \{"total": [0-9]+, "max": [0-9]+\}\}' "JSON: router"
+has "$tmp/cuba.json" '"images": \{"dtcm_bytes": [0-9]+, "sdram_bytes": [0-9]+, "sdram_stored_bytes": [0-9]+\}' "JSON: images"
 has "$tmp/cuba.json" '"busiest_link": \{"x": [0-9], "y": [0-9], "link": "[A-Z]+", "packets_per_step": [0-9.e+-]+\}' "JSON: busiest link"
 if command -v python3 >/dev/null; then
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/cuba.json" &&
@@ -65,7 +77,7 @@ fi
 "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --neurons-per-core 64 --dump-after all -q >"$tmp/d1"
 "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --neurons-per-core 64 --dump-after all -q >"$tmp/d2"
 cmp -s "$tmp/d1" "$tmp/d2" && ok "dumps identical across runs" || bad "dumps differ across runs"
-for p in partition place route keys tables compress; do
+for p in partition place route keys tables compress layout; do
   has "$tmp/d1" "^# after $p$" "dump after $p"
 done
 "$snnc" map "$src/examples/cuba.yaml" --target spinn3 --neurons-per-core 64 --dump-after route -q >"$tmp/d3"

@@ -178,6 +178,13 @@ static char *dump_text(const struct snn_map *map)
  * the pass against the documented numbers, not against itself. */
 enum { OVERHEAD = 8192, LIF = 76, POISSON = 12, KEY = 16 };
 static uint32_t ring_b(uint32_t slots) { return 2 * slots * 4; }
+/* SDRAM of an edge from a pre slice of m neurons with rows rows and syn
+ * synapses: the index's groups, a row offset and header per row, a word
+ * per synapse (abi/core_image.h). */
+static uint64_t edge_b(uint32_t m, uint32_t rows, uint32_t syn)
+{
+    return 8ull * ((m + 31) / 32) + 8ull * rows + 4ull * syn;
+}
 
 /* ---- hand-checked cases -------------------------------------------------- */
 
@@ -244,7 +251,8 @@ static void test_hand_small(void **state)
     assert_int_equal(u->ring_slots, 4);
     assert_int_equal(u->n_in_edges, 3);
     assert_int_equal(u->dtcm_bytes, OVERHEAD + 4 * (LIF + ring_b(4)) + 3 * KEY);
-    uint64_t rows0 = (4 * 4 + 4 * 4 + 4 * 20) + (4 * 4 + 4 * 4 + 4 * 16) + (4 * 2 + 4 * 2 + 4 * 8);
+    uint64_t rows0 = edge_b(4, 4, 20) + edge_b(4, 4, 16) + edge_b(2, 2, 8);
+    assert_int_equal(rows0, (8 + 32 + 80) + (8 + 32 + 64) + (8 + 16 + 32));
     uint64_t rec0 = 100 * 1 * 4 /* spikes: one word per step */ + 100 * 1 * 4 /* v of 1 */;
     assert_int_equal(u->sdram_bytes, rows0 + rec0);
     assert_int_equal(u->n_synapses_in, 20 + 16 + 8);
@@ -252,7 +260,7 @@ static void test_hand_small(void **state)
     /* B1 */
     u = &map->slices[4].use;
     assert_int_equal(u->dtcm_bytes, OVERHEAD + 2 * (LIF + ring_b(4)) + 3 * KEY);
-    uint64_t rows1 = (16 + 16 + 4 * 8) + (16 + 16 + 4 * 10) + (8 + 8 + 4 * 4);
+    uint64_t rows1 = edge_b(4, 4, 8) + edge_b(4, 4, 10) + edge_b(2, 2, 4);
     assert_int_equal(u->sdram_bytes, rows1 + 400 + 400);
     assert_int_equal(u->n_synapses_in, 22);
 
@@ -331,7 +339,7 @@ static void test_from_list_exact(void **state)
     check_edge(map, 1, 0, 3, 2, 2); /* 0->5, 3->4 */
     check_edge(map, 2, 1, 2, 1, 1); /* 5->2 */
     check_edge(map, 3, 1, 3, 1, 2); /* 7->7 twice: one row */
-    assert_int_equal(map->slices[3].use.sdram_bytes, (4 * 4 + 2 * 4 + 2 * 4) + (4 * 4 + 4 + 8));
+    assert_int_equal(map->slices[3].use.sdram_bytes, (8 + 2 * 8 + 2 * 4) + (8 + 8 + 2 * 4));
     map_free(map);
     snn_machine_free(m);
     snn_net_free(net);
@@ -397,8 +405,9 @@ static void test_dtcm_key_table_round(void **state)
 
 /* SDRAM budget 20000 bytes a core (17 application cores share 340000):
  * v of every neuron over 100 steps is 400 bytes a neuron, plus from a
- * 10-neuron source all_to_all 40 + 40 + 40 n: n = 100 needs 44080, the
- * round suggests 100 x 20000 / 44080 = 45 (19880 bytes). */
+ * 10-neuron source all_to_all 8 (index groups) + 80 (10 row offsets and
+ * headers) + 40 n: n = 100 needs 44088, the round suggests
+ * 100 x 20000 / 44088 = 45 (19888 bytes). */
 static void test_sdram_round(void **state)
 {
     (void)state;
@@ -417,8 +426,8 @@ static void test_sdram_round(void **state)
     check_slice(map, 1, b, 0, 45);
     check_slice(map, 2, b, 45, 45);
     check_slice(map, 3, b, 90, 10);
-    assert_int_equal(map->slices[1].use.sdram_bytes, 45 * 400 + 40 + 40 + 45 * 40);
-    assert_int_equal(map->slices[3].use.sdram_bytes, 10 * 400 + 40 + 40 + 10 * 40);
+    assert_int_equal(map->slices[1].use.sdram_bytes, 45 * 400 + 8 + 80 + 45 * 40);
+    assert_int_equal(map->slices[3].use.sdram_bytes, 10 * 400 + 8 + 80 + 10 * 40);
     map_free(map);
     snn_machine_free(m);
     snn_net_free(net);
@@ -719,9 +728,9 @@ static void test_dump(void **state)
                         "synapses 0 events 0 packets 0.02\n"
                         "slice 1 pop 0 lo 2 n 1 dtcm 8284 ring 2 in_edges 0 sdram 0 "
                         "synapses 0 events 0 packets 0.01\n"
-                        "slice 2 pop 1 lo 0 n 2 dtcm 8312 ring 2 in_edges 1 sdram 24 "
+                        "slice 2 pop 1 lo 0 n 2 dtcm 8312 ring 2 in_edges 1 sdram 32 "
                         "synapses 2 events 0.02 packets 0.02\n"
-                        "slice 3 pop 1 lo 2 n 1 dtcm 8260 ring 2 in_edges 1 sdram 12 "
+                        "slice 3 pop 1 lo 2 n 1 dtcm 8260 ring 2 in_edges 1 sdram 20 "
                         "synapses 1 events 0.01 packets 0.01\n"
                         "edge 0 2 rows 2 synapses 2\n"
                         "edge 1 3 rows 1 synapses 1\n");
