@@ -86,7 +86,8 @@
  *
  * Reslicing.  When a slice breaks a budget, its population's s drops to
  * what the measured need suggests (n x budget / need, with the DTCM
- * overhead taken out first), at most s - 1, and from a population's third
+ * overhead taken out first; for DTCM, a model in which the key table
+ * grows as every population shrinks, see dtcm_scaled()), at most s - 1, and from a population's third
  * shrink on at most s / 2 so every population settles within
  * 2 + log2(s) shrinks.  Only the (pre, post) pairs touching a resliced
  * population are counted again; the other edges are copied over.  A
@@ -976,6 +977,27 @@ static uint32_t scaled(uint32_t n, uint64_t need, uint64_t budget, uint64_t fixe
     return x < 1 ? 1 : x >= n ? n - 1 : (uint32_t)x;
 }
 
+/* The s suggested by a slice of n neurons whose DTCM need (keys of it
+ * the key table) is over budget.  The neurons' part scales with s, but
+ * the key table grows as the pre populations shrink too (a pre slice cut
+ * in k has k entries): with every population scaled by f, the need is
+ * about O + f A + K / f (A the neurons' bytes, K the key table's), within
+ * budget for f up to the larger root of A f^2 - (B - O) f + K = 0.  Where
+ * there is none (the key table alone is too big at any uniform scale),
+ * the linear rule of scaled() applies. */
+static uint32_t dtcm_scaled(uint32_t n, uint64_t need, uint64_t keys, uint64_t budget)
+{
+    uint64_t fixed = SNN_MAP_DTCM_OVERHEAD;
+    if (budget <= fixed || need <= fixed + keys || keys == 0)
+        return scaled(n, need, budget, fixed);
+    double room = (double)(budget - fixed), A = (double)(need - fixed - keys), K = (double)keys;
+    double disc = room * room - 4.0 * A * K;
+    if (disc < 0)
+        return scaled(n, need, budget, fixed);
+    double x = floor((double)n * (room + sqrt(disc)) / (2.0 * A));
+    return x < 1 ? 1 : x >= n ? n - 1 : (uint32_t)x;
+}
+
 /* Checks every slice's budgets; sets suggest[] for the populations that
  * must shrink.  0 and *fits, or SNN_ETOOBIG for a one-neuron slice that
  * breaks a budget (reported). */
@@ -1004,7 +1026,8 @@ static int check_budgets(struct part *pt, bool *fits)
                 want = w < want ? w : want;
             }
             if (dtcm > m->dtcm_bytes) {
-                uint32_t w = scaled(n, dtcm, m->dtcm_bytes, SNN_MAP_DTCM_OVERHEAD);
+                uint32_t w = dtcm_scaled(n, dtcm, (uint64_t)KEY_ENTRY_BYTES * u->n_in_edges,
+                                         m->dtcm_bytes);
                 r = RES_DTCM;
                 want = w < want ? w : want;
             }

@@ -376,7 +376,9 @@ static void test_dtcm_long_delays(void **state)
 
 /* The key table pushes 256 neurons over: a round shrinks the slice.  A
  * source of 4096 (16 slices) all_to_all onto 256 lif neurons (ring 2):
- * 8192 + 256 x 92 + 16 x 16 = 32000 > 31900; 256 x 23708 / 23808 -> 254. */
+ * 8192 + 256 x 92 + 16 x 16 = 32000 > 31900.  With A = 256 x 92 = 23552,
+ * K = 256 and room 23708 the larger root of A f^2 - 23708 f + K is
+ * 0.99571, and 256 x 0.99571 -> 254. */
 static void test_dtcm_key_table_round(void **state)
 {
     (void)state;
@@ -398,6 +400,35 @@ static void test_dtcm_key_table_round(void **state)
     assert_int_equal(map->n_edges, 32);
     check_edge(map, 0, 0, 16, 256, 256 * 254);
     check_edge(map, 31, 15, 17, 256, 256 * 2);
+    map_free(map);
+    snn_machine_free(m);
+    snn_net_free(net);
+}
+
+/* A key table that grows as slices shrink: 16384 lif neurons connected
+ * to themselves (p 0.005: every slice pair joined), 10000 bytes of DTCM
+ * above the kernel's.  The first slices of 108 (10000 / 92) make 152
+ * slices: 152 key entries (2432 bytes) + 108 x 92 = 12368.  A linear
+ * shrink (87) would still break the budget (189 entries: 11028), and
+ * then another; the key-table model solves 9936 f^2 - 10000 f + 2432 = 0
+ * for f = 0.5952, s = 64: 256 slices, 4096 + 5888 = 9984 bytes, fits. */
+static void test_dtcm_key_table_model(void **state)
+{
+    (void)state;
+    struct snn_net *net = net_new(1.0, 0);
+    uint32_t e = pop(net, "exc", SNN_MODEL_LIF_CURR_EXP, 16384);
+    struct snn_proj *pj = proj(net, e, e, SNN_CONN_FIXED_PROBABILITY, 1.0);
+    pj->conn.p = 0.005;
+    struct snn_machine *m = machine();
+    m->dtcm_bytes = 8192 + 10000;
+    ready(m);
+    struct snn_map *map = map_new(net, m, 0);
+    partition_ok(map);
+    assert_int_equal(map->n_slices, 256);
+    check_slice(map, 0, e, 0, 64);
+    check_slice(map, 255, e, 255 * 64, 64);
+    assert_int_equal(map->n_edges, 256 * 256);
+    assert_int_equal(map->slices[0].use.dtcm_bytes, 8192 + 64 * 92 + 256 * 16);
     map_free(map);
     snn_machine_free(m);
     snn_net_free(net);
@@ -934,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_from_list_exact),
         cmocka_unit_test(test_dtcm_long_delays),
         cmocka_unit_test(test_dtcm_key_table_round),
+        cmocka_unit_test(test_dtcm_key_table_model),
         cmocka_unit_test(test_sdram_round),
         cmocka_unit_test(test_events_round),
         cmocka_unit_test(test_array_rate),
