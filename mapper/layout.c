@@ -118,13 +118,13 @@ struct block {
     uint64_t rows, times, spikes, v; /* bytes */
 };
 
-static struct block block_of(const struct snn_map *map, uint32_t s, const uint64_t *rows_bytes)
+static struct block block_of(const struct snn_map *map, uint32_t s, uint64_t rows)
 {
     const struct snn_slice *sl = &map->slices[s];
     const struct snn_pop *pop = &map->net->pops[sl->pop];
     const struct snn_qpop *qp = &map->q->pops[sl->pop];
     uint64_t steps = snn__map_record_steps(map->net);
-    struct block b = {rows_bytes[s], 0, 0, 0};
+    struct block b = {rows, 0, 0, 0};
     if (qp->model == FX_MODEL_SPIKE_SOURCE_ARRAY)
         b.times = 4ull * (qp->src_off[sl->lo + sl->n] - qp->src_off[sl->lo]);
     if (pop->record & SNN_REC_SPIKES)
@@ -268,12 +268,13 @@ static int lay_chunk(struct worker *w, uint32_t s, uint32_t c0, uint32_t c1)
                     w->post_slice = e->post;
                     return fail(w, FAULT_ROW_FULL, SNN_ETOOBIG, s);
                 }
-                if (w->done[le] >= e->n_rows) {
+                uint64_t row = w->wpos[le];
+                if (w->done[le] >= e->n_rows ||
+                    row + 1 + c[0] + c[1] > base + edge_words(sl->n, e)) {
                     w->post_slice = e->post;
                     return fail(w, FAULT_COUNT, SNN_EINVAL, s);
                 }
                 bits |= 1u << b;
-                uint64_t row = w->wpos[le];
                 blk[base + (uint64_t)GROUP_WORDS * G + w->done[le]] = (uint32_t)(row * 4);
                 blk[row] = snn_row_header(c[0], c[1]);
                 w->wpos[le] = row + 1 + c[0] + c[1];
@@ -394,13 +395,15 @@ static int report_fault(const struct snn_map *map, const struct worker *w, struc
     switch (w->fault) {
     case FAULT_NONE: break;
     case FAULT_MEMORY: return SNN_ENOMEM;
-    case FAULT_EXPAND:
+    case FAULT_EXPAND: {
         /* Partition expanded the same rule without complaint; say again why. */
-        (void)snn_expand(map->net, w->proj, sl->lo, sl->lo + 1, 0, UINT32_MAX,
-                         &(struct snn_synapses){0}, d);
+        struct snn_synapses syn = {0};
+        (void)snn_expand(map->net, w->proj, sl->lo, sl->lo + 1, 0, UINT32_MAX, &syn, d);
+        snn_synapses_free(&syn);
         snn_diag_error(d, NULL, "internal error: layout could not expand projection %u from '%s'",
                        w->proj, pre);
         return SNN_EINVAL;
+    }
     case FAULT_ROW_FULL: {
         const struct snn_slice *t = &map->slices[w->post_slice];
         snn_diag_error(d, snn__map_pop_loc(map, t->pop),
@@ -429,18 +432,16 @@ static int compare_keys(const void *a, const void *b)
     return (x->key > y->key) - (x->key < y->key);
 }
 
-/* Fills slice s's header, parameters, state and spike times; keys come
- * from in[0 .. n_in) (its incoming edges), whose indices are at in_word. */
-static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, const uint64_t *in,
-                      uint32_t n_in, const uint64_t *edge_word)
+/* Slice s's header, for a block b and n_in key entries (the verifier
+ * compares images with it too). */
+static void make_header(const struct snn_map *map, uint32_t s, const struct block *b,
+                        uint32_t n_in, struct snn_core_header *out)
 {
     const struct snn_net *net = map->net;
     const struct snn_slice *sl = &map->slices[s];
     const struct snn_pop *pop = &net->pops[sl->pop];
     const struct snn_qpop *qp = &map->q->pops[sl->pop];
-    struct snn_core_image *im = &map->images[s];
     struct neuron_arrays na = neuron_arrays(qp);
-
     struct snn_core_header h = {0};
     h.version = SNN_CORE_IMAGE_VERSION;
     h.model = (uint32_t)qp->model;
@@ -453,7 +454,7 @@ static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, co
     h.n_steps = (uint32_t)snn__map_record_steps(net);
     h.seed_lo = (uint32_t)net->seed;
     h.seed_hi = (uint32_t)(net->seed >> 32);
-    if (b->spikes)
+    if (pop->record & SNN_REC_SPIKES)
         h.record |= SNN_CORE_RECORD_SPIKES;
     if ((pop->record & SNN_REC_V) && !snn_models[pop->model].is_source) {
         h.record |= SNN_CORE_RECORD_V;
@@ -482,6 +483,20 @@ static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, co
     h.v_off = h.spikes_off + h.spikes_bytes;
     h.v_bytes = (uint32_t)b->v;
     h.sdram_bytes = h.v_off + h.v_bytes;
+    *out = h;
+}
+
+/* Fills slice s's header, parameters, state and spike times; keys come
+ * from in[0 .. n_in) (its incoming edges), whose indices are at in_word. */
+static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, const uint64_t *in,
+                      uint32_t n_in, const uint64_t *edge_word)
+{
+    const struct snn_slice *sl = &map->slices[s];
+    const struct snn_qpop *qp = &map->q->pops[sl->pop];
+    struct snn_core_image *im = &map->images[s];
+    struct neuron_arrays na = neuron_arrays(qp);
+    struct snn_core_header h;
+    make_header(map, s, b, n_in, &h);
     SNN_ASSERT(h.dtcm_image_bytes == im->dtcm_words * 4);
 
     uint8_t *dt = (uint8_t *)im->dtcm;
@@ -596,7 +611,7 @@ int snn_map_layout(struct snn_map *map, struct snn_diag *d)
     uint64_t budget = snn__map_sdram_budget(m), total_syn = 0;
     for (uint32_t s = 0; s < S; s++) {
         const struct snn_slice *sl = &map->slices[s];
-        struct block b = block_of(map, s, rows_bytes);
+        struct block b = block_of(map, s, rows_bytes[s]);
         uint64_t sdram = b.rows + b.times + b.spikes + b.v;
         struct neuron_arrays na = neuron_arrays(&q->pops[sl->pop]);
         uint64_t n_in = in_first[s + 1] - in_first[s];
@@ -650,7 +665,7 @@ int snn_map_layout(struct snn_map *map, struct snn_diag *d)
     }
     map->images = images;
     for (uint32_t s = 0; s < S; s++) {
-        struct block b = block_of(map, s, rows_bytes);
+        struct block b = block_of(map, s, rows_bytes[s]);
         fill_core(map, s, &b, &in_list[in_first[s]], (uint32_t)(in_first[s + 1] - in_first[s]),
                   edge_word);
     }
@@ -730,13 +745,30 @@ static void dump_row(const uint32_t *blk, uint32_t off, FILE *out)
     }
 }
 
-/* The slice sending key k (the slices' key blocks are disjoint), or S. */
-static uint32_t slice_of_key(const struct snn_map *map, uint32_t key)
+/* The slice sending key k, or S: by_key holds (key << 32 | slice) of
+ * every slice, sorted (the slices' key blocks are disjoint and aligned,
+ * so the last block starting at or below k is the only candidate);
+ * without it (no memory for it), a scan. */
+static uint32_t slice_of_key(const struct snn_map *map, const uint64_t *by_key, uint32_t key)
 {
-    for (uint32_t s = 0; s < map->n_slices; s++)
-        if ((key & map->slices[s].mask) == map->slices[s].key)
-            return s;
-    return map->n_slices;
+    if (!by_key) {
+        for (uint32_t s = 0; s < map->n_slices; s++)
+            if ((key & map->slices[s].mask) == map->slices[s].key)
+                return s;
+        return map->n_slices;
+    }
+    uint32_t lo = 0, hi = map->n_slices; /* the first entry above key */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(by_key[mid] >> 32) <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return map->n_slices;
+    uint32_t s = (uint32_t)by_key[lo - 1];
+    return (key & map->slices[s].mask) == map->slices[s].key ? s : map->n_slices;
 }
 
 void snn__map_dump_layout(const struct snn_map *map, FILE *out)
@@ -744,6 +776,12 @@ void snn__map_dump_layout(const struct snn_map *map, FILE *out)
     static const char *const models[] = {"?", "lif_curr_exp", "lif_cond_exp", "if_curr_delta",
                                          "izhikevich", "if", "spike_source_array",
                                          "spike_source_poisson"};
+    uint64_t *by_key = snn_malloc(((size_t)map->n_slices + 1) * sizeof *by_key);
+    if (by_key) {
+        for (uint32_t s = 0; s < map->n_slices; s++)
+            by_key[s] = (uint64_t)map->slices[s].key << 32 | s;
+        qsort(by_key, map->n_slices, sizeof *by_key, compare_u64);
+    }
     for (uint32_t s = 0; s < map->n_slices; s++) {
         const struct snn_slice *sl = &map->slices[s];
         const struct snn_core_image *im = &map->images[s];
@@ -769,7 +807,7 @@ void snn__map_dump_layout(const struct snn_map *map, FILE *out)
         const struct snn_key_entry *ke =
             (const struct snn_key_entry *)((const uint8_t *)im->dtcm + h.keys_off);
         for (uint32_t k = 0; k < h.n_keys; k++) {
-            uint32_t ps = slice_of_key(map, ke[k].key);
+            uint32_t ps = slice_of_key(map, by_key, ke[k].key);
             fprintf(out, "  from 0x%08x/0x%08x n %u index @%u", ke[k].key, ke[k].mask,
                     ke[k].n_pre, ke[k].index_off);
             if (ps < map->n_slices)
@@ -797,6 +835,7 @@ void snn__map_dump_layout(const struct snn_map *map, FILE *out)
             fprintf(out, "\n");
         }
     }
+    snn_free(by_key);
 }
 
 /* ---- the verifier ------------------------------------------------------------ */
@@ -892,12 +931,12 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
     }
     uint64_t *in_first = snn_calloc((size_t)S + 1, sizeof *in_first);
     uint64_t *in_list = snn_calloc(map->n_edges ? map->n_edges : 1, sizeof *in_list);
-    uint64_t *chip_end = snn_calloc((size_t)m->width * m->height, sizeof *chip_end);
+    uint64_t *order = snn_calloc(S ? S : 1, sizeof *order);
     uint64_t *keyed = snn_calloc(map->n_edges ? map->n_edges : 1, sizeof *keyed);
-    if (!in_first || !in_list || !chip_end || !keyed) {
+    if (!in_first || !in_list || !order || !keyed) {
         snn_free(in_first);
         snn_free(in_list);
-        snn_free(chip_end);
+        snn_free(order);
         snn_free(keyed);
         return SNN_ENOMEM;
     }
@@ -930,6 +969,19 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
             VIOLATION(&v, "layout: slice %u: the header does not describe the slice", s);
             continue;
         }
+        /* Every other field too: the seed, the recording, every offset
+         * and size, from the slice, its edges and the network. */
+        uint64_t rows = 0;
+        for (uint64_t k = 0; k < n_in; k++)
+            rows += 4 * edge_words(map->slices[map->edges[in[k]].pre].n, &map->edges[in[k]]);
+        struct block b = block_of(map, s, rows);
+        struct snn_core_header want;
+        make_header(map, s, &b, (uint32_t)n_in, &want);
+        if (memcmp(&h, &want, sizeof h) != 0) {
+            VIOLATION(&v, "layout: slice %u: the header differs from the slice's (seed, "
+                          "recording, offsets or sizes)", s);
+            continue;
+        }
         /* DTCM: the image's parts, and with the kernel's data and the ring
          * buffers exactly partition's account. */
         uint64_t img = 4ull * HEADER_WORDS + (uint64_t)sl->n * (na.params_bytes + na.state_bytes) +
@@ -946,12 +998,32 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
             VIOLATION(&v, "layout: slice %u uses %llu bytes of DTCM; partition counted %u, a "
                           "core has %u", s, (unsigned long long)dtcm, sl->use.dtcm_bytes,
                       m->dtcm_bytes);
+        /* The neuron data: the quantized network's, for the slice's neurons. */
+        const uint8_t *dt = (const uint8_t *)im->dtcm;
+        if (qp->model == FX_MODEL_SPIKE_SOURCE_ARRAY) {
+            const struct snn_array_neuron *an = (const struct snn_array_neuron *)(dt + h.params_off);
+            uint32_t first = qp->src_off[sl->lo];
+            bool same = h.times_bytes == 4ull * (qp->src_off[sl->lo + sl->n] - first) &&
+                        (!h.times_bytes || memcmp(&im->sdram[h.times_off / 4],
+                                                  &qp->src_steps[first], h.times_bytes) == 0);
+            for (uint32_t i = 0; i < sl->n && same; i++)
+                same = an[i].first == qp->src_off[sl->lo + i] - first &&
+                       an[i].end == qp->src_off[sl->lo + i + 1] - first;
+            if (!same)
+                VIOLATION(&v, "layout: slice %u: the spike times differ from the network's", s);
+        } else if (memcmp(dt + h.params_off,
+                          (const uint8_t *)na.params + (size_t)sl->lo * na.params_bytes,
+                          (size_t)sl->n * na.params_bytes) != 0 ||
+                   (na.state_bytes &&
+                    memcmp(dt + h.state_off,
+                           (const uint8_t *)na.state + (size_t)sl->lo * na.state_bytes,
+                           (size_t)sl->n * na.state_bytes) != 0)) {
+            VIOLATION(&v, "layout: slice %u: the neuron parameters or state differ from the "
+                          "quantized network's", s);
+        }
         /* SDRAM: regions in order, rows exactly partition's, the whole
          * within partition's account (spike times repeated within a step
          * are stored once) and the core's share. */
-        uint64_t rows = 0;
-        for (uint64_t k = 0; k < n_in; k++)
-            rows += 4 * edge_words(map->slices[map->edges[in[k]].pre].n, &map->edges[in[k]]);
         if (h.rows_off != 0 || h.rows_bytes != rows || h.times_off != h.rows_bytes ||
             h.spikes_off != h.times_off + h.times_bytes ||
             h.v_off != h.spikes_off + h.spikes_bytes || h.sdram_bytes != h.v_off + h.v_bytes ||
@@ -964,11 +1036,8 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
             VIOLATION(&v, "layout: slice %u uses %u bytes of SDRAM; partition counted %llu, a "
                           "core's share is %llu", s, h.sdram_bytes,
                       (unsigned long long)sl->use.sdram_bytes, (unsigned long long)budget);
-        uint32_t c = snn__map_chip(map, sl->x, sl->y);
         if (im->chip_offset + h.sdram_bytes > m->sdram_bytes)
             VIOLATION(&v, "layout: slice %u's block leaves its chip's SDRAM", s);
-        if (im->chip_offset + h.sdram_bytes > chip_end[c])
-            chip_end[c] = im->chip_offset + h.sdram_bytes;
         /* The key table: sorted, entry k for the in-edge of the k-th
          * smallest key. */
         const struct snn_key_entry *ke =
@@ -991,27 +1060,27 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
             verify_edge(map, s, &ke[k], e, &h, &v);
         }
     }
-    /* Blocks of one chip do not overlap: in core order each starts where
-     * the previous ended, so the chip's end is the sum of its blocks. */
-    uint64_t *sum = chip_end; /* reuse: compare with the sum of sizes */
-    uint64_t *tot = snn_calloc((size_t)m->width * m->height, sizeof *tot);
-    if (tot) {
-        for (uint32_t s = 0; s < S; s++)
-            tot[snn__map_chip(map, map->slices[s].x, map->slices[s].y)] +=
-                map->images[s].sdram_bytes;
-        for (uint32_t c = 0; c < m->width * m->height; c++)
-            if (tot[c] != sum[c])
-                VIOLATION(&v, "layout: the blocks of chip (%u, %u) overlap or leave gaps",
-                          c % m->width, c / m->width);
+    /* The blocks of a chip, in core order, each where the one before it
+     * ended, from 0: no overlap, no gap. */
+    for (uint32_t s = 0; s < S; s++) {
+        const struct snn_slice *a = &map->slices[s];
+        order[s] = ((uint64_t)snn__map_chip(map, a->x, a->y) << 40) | ((uint64_t)a->core << 32) | s;
     }
-    int rc = tot ? 0 : SNN_ENOMEM;
-    snn_free(tot);
+    qsort(order, S, sizeof *order, compare_u64);
+    uint64_t fill = 0;
+    for (uint32_t k = 0; k < S; k++) {
+        uint32_t s = (uint32_t)order[k];
+        if (k == 0 || order[k] >> 40 != order[k - 1] >> 40)
+            fill = 0;
+        if (map->images[s].chip_offset != fill)
+            VIOLATION(&v, "layout: slice %u's block is at %llu of its chip's SDRAM, not %llu", s,
+                      (unsigned long long)map->images[s].chip_offset, (unsigned long long)fill);
+        fill += map->images[s].sdram_bytes;
+    }
     snn_free(in_first);
     snn_free(in_list);
-    snn_free(chip_end);
+    snn_free(order);
     snn_free(keyed);
-    if (rc)
-        return rc;
     if (v.n > VERIFY_REPORT_MAX)
         snn_diag_note(d, NULL, "%llu more layout violations not shown",
                       (unsigned long long)(v.n - VERIFY_REPORT_MAX));
