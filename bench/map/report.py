@@ -82,6 +82,22 @@ def synthetic(r):
     print()
 
 
+def fmt_mb(v):
+    return "-" if v is None else "%.0f MB" % v
+
+
+def with_layout(r):
+    im = r.get("images")
+    if not im:
+        return
+    print("With the layout pass (every core's image): layout %s, whole run %s, peak memory %s; "
+          "images: DTCM %.0f MB, SDRAM blocks %.0f MB (%.0f MB of rows and spike times stored)"
+          % (fmt_s(r["passes"].get("layout")), fmt_s(r["wall_s"]), fmt_mb(r["rss_mb"]),
+             im["dtcm_bytes"] / 2**20, im["sdram_bytes"] / 2**20,
+             im["sdram_stored_bytes"] / 2**20))
+    print()
+
+
 def microcircuit(r):
     print("## Potjans-Diesmann microcircuit on %s" % r["target"]["name"])
     print()
@@ -91,6 +107,11 @@ def microcircuit(r):
              r["synapses"], fmt_s(r["wall_s"]),
              "-" if r["rss_mb"] is None else "%.0f MB" % r["rss_mb"]))
     print("passes: " + ", ".join("%s %.3f s" % (k, v) for k, v in r["passes"].items()))
+    im = r.get("images")
+    if im:
+        print("images: DTCM %.0f MB, SDRAM blocks %.0f MB (%.0f MB of rows and spike times)"
+              % (im["dtcm_bytes"] / 2**20, im["sdram_bytes"] / 2**20,
+                 im["sdram_stored_bytes"] / 2**20))
     print()
 
 
@@ -122,6 +143,9 @@ def main():
     r = load(d, "synthetic")
     if r:
         synthetic(r)
+    r = load(d, "synthetic_layout")
+    if r:
+        with_layout(r)
     r = load(d, "potjans_diesmann")
     if r:
         microcircuit(r)
