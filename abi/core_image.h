@@ -143,7 +143,9 @@ struct snn_key_entry {
 
 enum {
     SNN_CORE_RECORD_SPIKES = 1u << 0, /* one bit per neuron per step */
-    SNN_CORE_RECORD_V = 1u << 1       /* v (Q15.16 mV) of the neurons in record_v_mask */
+    SNN_CORE_RECORD_V = 1u << 1,      /* v (Q15.16 mV) of the neurons in record_v_mask */
+    SNN_CORE_SILENT = 1u << 2         /* no core receives this slice's spikes: send no
+                                       * packets (no router has an entry for them) */
 };
 
 struct snn_core_header {
@@ -156,7 +158,7 @@ struct snn_core_header {
     uint32_t n_keys;       /* key table entries */
     uint32_t n_steps;      /* timesteps the recording regions hold */
     uint32_t seed_lo, seed_hi; /* the network seed (Poisson draws) */
-    uint32_t record;       /* SNN_CORE_RECORD_* */
+    uint32_t flags;        /* SNN_CORE_RECORD_SPIKES, SNN_CORE_RECORD_V, SNN_CORE_SILENT */
     uint32_t n_record_v;   /* neurons whose v is recorded */
     uint32_t record_v_mask[SNN_CORE_MAX_NEURONS / 32]; /* bit i: neuron lo + i */
     /* DTCM image, bytes from the header's start */

@@ -455,9 +455,11 @@ static void make_header(const struct snn_map *map, uint32_t s, const struct bloc
     h.seed_lo = (uint32_t)net->seed;
     h.seed_hi = (uint32_t)(net->seed >> 32);
     if (pop->record & SNN_REC_SPIKES)
-        h.record |= SNN_CORE_RECORD_SPIKES;
+        h.flags |= SNN_CORE_RECORD_SPIKES;
+    if (map->edge_first[s + 1] == map->edge_first[s])
+        h.flags |= SNN_CORE_SILENT; /* no edge: no tree, no router entry */
     if ((pop->record & SNN_REC_V) && !snn_models[pop->model].is_source) {
-        h.record |= SNN_CORE_RECORD_V;
+        h.flags |= SNN_CORE_RECORD_V;
         for (uint32_t i = 0; i < sl->n; i++) {
             bool on = !pop->record_v;
             h.record_v_mask[i / 32] |= on ? 1u << (i % 32) : 0;
@@ -799,11 +801,11 @@ void snn__map_dump_layout(const struct snn_map *map, FILE *out)
                 (unsigned long long)im->chip_offset, h.rows_bytes, h.times_bytes, h.spikes_bytes,
                 h.spikes_off, h.v_bytes, h.v_off, fnv32(im->sdram, im->sdram_words));
         fprintf(out, "  key 0x%08x ring %u steps %u record%s%s", h.key, h.ring_slots, h.n_steps,
-                (h.record & SNN_CORE_RECORD_SPIKES) ? " spikes" : "",
-                (h.record & SNN_CORE_RECORD_V) ? " v" : "");
-        if (h.record & SNN_CORE_RECORD_V)
+                (h.flags & SNN_CORE_RECORD_SPIKES) ? " spikes" : "",
+                (h.flags & SNN_CORE_RECORD_V) ? " v" : "");
+        if (h.flags & SNN_CORE_RECORD_V)
             fprintf(out, " (%u neurons)", h.n_record_v);
-        fprintf(out, "\n");
+        fprintf(out, "%s\n", (h.flags & SNN_CORE_SILENT) ? ", silent" : "");
         const struct snn_key_entry *ke =
             (const struct snn_key_entry *)((const uint8_t *)im->dtcm + h.keys_off);
         for (uint32_t k = 0; k < h.n_keys; k++) {

@@ -460,8 +460,8 @@ static void check_headers(const struct snn_map *map)
         /* with nothing to hold (duration 0) the pass clears the spike flag
          * but keeps v's; either is harmless, so only a run is checked */
         if (h.n_steps == 0)
-            spikes = (h.record & SNN_CORE_RECORD_SPIKES) != 0;
-        assert_int_equal(h.record, (spikes ? SNN_CORE_RECORD_SPIKES : 0u) |
+            spikes = (h.flags & SNN_CORE_RECORD_SPIKES) != 0;
+        assert_int_equal(h.flags & ~(uint32_t)SNN_CORE_SILENT, (spikes ? SNN_CORE_RECORD_SPIKES : 0u) |
                                        (v ? SNN_CORE_RECORD_V : 0u));
         uint32_t mask[8] = {0}, nv = 0;
         for (uint32_t i = 0; v && i < sl->n; i++) {
@@ -669,7 +669,7 @@ static void check_header(const struct snn_map *map, uint32_t s, uint32_t p, uint
     assert_int_equal(h.n_steps, 10);
     assert_int_equal(h.seed_lo, 0x23456789u);
     assert_int_equal(h.seed_hi, 1);
-    assert_int_equal(h.record, 0);
+    assert_int_equal(h.flags & ~(uint32_t)SNN_CORE_SILENT, 0);
     assert_int_equal(h.n_record_v, 0);
     for (uint32_t g = 0; g < 8; g++)
         assert_int_equal(h.record_v_mask[g], 0);
@@ -1129,7 +1129,7 @@ static void test_recording(void **state)
         struct snn_core_header h = header(map, s);
         assert_int_equal(h.n, want[k].n);
         assert_int_equal(h.n_steps, 100);
-        assert_int_equal(h.record, want[k].record);
+        assert_int_equal(h.flags & ~(uint32_t)SNN_CORE_SILENT, want[k].record);
         assert_int_equal(h.n_record_v, want[k].n_v);
         assert_int_equal(h.record_v_mask[0], want[k].mask0);
         for (uint32_t g = 1; g < 8; g++)
@@ -1418,7 +1418,9 @@ static void test_verifier(void **state)
     corrupt(map, &dt[offsetof(struct snn_core_header, n_steps) / 4], 11, "n_steps");
     corrupt(map, &dt[offsetof(struct snn_core_header, seed_lo) / 4], h.seed_lo ^ 1, "seed_lo");
     corrupt(map, &dt[offsetof(struct snn_core_header, seed_hi) / 4], h.seed_hi ^ 1, "seed_hi");
-    corrupt(map, &dt[offsetof(struct snn_core_header, record) / 4], h.record ^ 2, "record");
+    corrupt(map, &dt[offsetof(struct snn_core_header, flags) / 4], h.flags ^ 2, "flags");
+    corrupt(map, &dt[offsetof(struct snn_core_header, flags) / 4], h.flags ^ SNN_CORE_SILENT,
+            "the silent flag");
     corrupt(map, &dt[offsetof(struct snn_core_header, record_v_mask) / 4],
             h.record_v_mask[0] ^ 1, "record_v_mask");
     corrupt(map, &dt[offsetof(struct snn_core_header, n_record_v) / 4], h.n_record_v + 1,
@@ -1621,7 +1623,7 @@ static void test_dump(void **state)
     snprintf(l0, sizeof l0, "# after layout\n");
     snprintf(l1, sizeof l1, "core (%u, %u, %u) slice %u 'B' [0, 3) lif_curr_exp\n", s->x, s->y,
              s->core, b0);
-    snprintf(l2, sizeof l2, "  key 0x%08x ring 8 steps 10 record\n", s->key);
+    snprintf(l2, sizeof l2, "  key 0x%08x ring 8 steps 10 record, silent\n", s->key); /* B sends to no one */
     snprintf(l3, sizeof l3,
              "  from 0x%08x/0x%08x n 3 index @0 (slice %u 'A' [0, 3))\n"
              "    0 @16: exc 1:%+d/2 2:%+d/1 2:%+d/1 1:%+d/5 inh 0:%+d/1 1:%+d/4\n"
