@@ -14,11 +14,13 @@
  * Output files are written beside their final name and renamed into place
  * only when complete, so a failed run leaves nothing half-written.
  */
+#include "backends/spinn/spinn.h"
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "ir/quant.h"
 #include "ir/sim.h"
 #include "mapper/mapper.h"
+#include "runtime/image.h"
 #include "support/arena.h"
 #include "support/err.h"
 
@@ -48,6 +50,9 @@ static const char MAIN_HELP[] =
     "  ir FILE      print the network's IR in its text form\n"
     "  sim FILE     simulate the network with the bit-exact reference simulator\n"
     "  map FILE     map a network onto a machine (--target NAME) and report\n"
+    "  build FILE   compile a network into a board image (--target NAME -o F)\n"
+    "  inspect IMG  show what an image holds: target, sections, sizes, checksums\n"
+
     "  targets      list the machines snnc maps onto; 'targets NAME' shows one\n"
     "\n"
     "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
@@ -147,6 +152,43 @@ static const char MAP_HELP[] =
     "  --verify             check every invariant after every pass\n"
     "  -q, --quiet          no report on standard output\n"
     "  -h, --help           this help\n";
+
+static const char BUILD_HELP[] =
+    "usage: snnc build --target NAME|FILE -o IMAGE [options] FILE\n"
+    "\n"
+    "Compiles the network in FILE into a board image for a machine: maps it\n"
+    "as 'snnc map' does (every pass, the memory layout included) and writes\n"
+    "the image (docs/image-format.md): the machine, the run, every chip's\n"
+    "routing table and every core's memory image.  The same network, target,\n"
+    "options and seed give a byte-identical image.  Prints one line: the\n"
+    "image's size, slices and chips.\n"
+    "Options taking a value accept --name=value too.\n"
+    "\n"
+    "options:\n"
+    "  --target T           a built-in target (snnc targets) or a target file; required\n"
+    "  -o IMAGE             where the image goes ('-' for standard output); required\n"
+    "  --report FILE        also write the mapping's JSON report (docs/mapping.md)\n"
+    "  --compress MODE      fit (default), min or none, as for 'snnc map'\n"
+    "  --neurons-per-core N at most N neurons on a core (default: the target's)\n"
+    "  --rate HZ            firing rate assumed for neurons (default 10)\n"
+    "  --seed N             placement seed (default: the network's)\n"
+    "  --dump-after PASS    print the state after PASS (as 'snnc map')\n"
+    "  --verify             check every invariant after every pass\n"
+    "  -q, --quiet          print nothing on success\n"
+    "  -h, --help           this help\n";
+
+static const char INSPECT_HELP[] =
+    "usage: snnc inspect [--sections] IMAGE\n"
+    "\n"
+    "Checks an image (docs/image-format.md: sizes, checksums, every section\n"
+    "against the others) and shows what it holds: the family and version,\n"
+    "the target, the run (timestep, steps, seed), the populations and their\n"
+    "slices, routing entries and memory totals.  A damaged image is an error\n"
+    "naming the byte and what is wrong (exit status 1).\n"
+    "\n"
+    "options:\n"
+    "  --sections   also list every section: kind, place, offset, size, checksum\n"
+    "  -h, --help   this help\n";
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -709,11 +751,51 @@ static int cmd_targets(int argc, char **argv)
     return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
 }
 
-/* ---- snnc map ------------------------------------------------------------ */
+/* ---- snnc inspect -------------------------------------------------------- */
 
-static int cmd_map(int argc, char **argv)
+static int cmd_inspect(int argc, char **argv)
 {
-    const char *file = NULL, *target = NULL, *report = NULL;
+    const char *file = NULL;
+    bool sections = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(INSPECT_HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "--sections")) {
+            sections = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(INSPECT_HELP, "unknown option '%s'", a);
+        } else if (file) {
+            return usage_error(INSPECT_HELP, "unexpected argument '%s'", a);
+        } else {
+            file = a;
+        }
+    }
+    if (!file)
+        return usage_error(INSPECT_HELP, "%s", "missing IMAGE");
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_image *img = NULL;
+    int err = d ? snn_image_read_file(file, d, &img) : SNN_ENOMEM;
+    if (!err) {
+        snn_image_describe(img, sections, stdout);
+        if (fflush(stdout))
+            err = SNN_EIO;
+    }
+    snn_image_free(img);
+    snn_diag_free(d);
+    /* An image that cannot be read is an error in the input. */
+    return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
+}
+
+/* ---- snnc map, snnc build ------------------------------------------------ */
+
+/* snnc map and snnc build: the same options; build also writes the image
+ * (-o), runs every pass and prints only a line about the image. */
+static int cmd_map(int argc, char **argv, bool build)
+{
+    const char *help = build ? BUILD_HELP : MAP_HELP;
+    const char *file = NULL, *target = NULL, *report = NULL, *output = NULL;
     struct snn_map_options opt;
     snn_map_options_init(&opt);
     unsigned dump_after = 0;
@@ -732,17 +814,17 @@ static int cmd_map(int argc, char **argv)
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--report") ||
                       !strcmp(a, "--compress") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--rate") || !strcmp(a, "--seed") || !strcmp(a, "--dump-after") ||
-                      !strcmp(a, "--until");
+                      (!build && !strcmp(a, "--until")) || (build && !strcmp(a, "-o"));
         if (v && !has_arg)
-            return usage_error(MAP_HELP, "unknown option '%s'", argv[i]);
+            return usage_error(help, "unknown option '%s'", argv[i]);
         if (has_arg && !v) {
             if (i + 1 == argc)
-                return usage_error(MAP_HELP, "%s needs a value", a);
+                return usage_error(help, "%s needs a value", a);
             v = argv[++i];
         }
         uint64_t u;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(MAP_HELP, stdout);
+            fputs(help, stdout);
             return 0;
         } else if (!strcmp(a, "--target")) {
             target = v;
@@ -756,10 +838,10 @@ static int cmd_map(int argc, char **argv)
             else if (!strcmp(v, "none"))
                 opt.compress = SNN_COMPRESS_NONE;
             else
-                return usage_error(MAP_HELP, "--compress: '%s' is not fit, min or none", v);
+                return usage_error(help, "--compress: '%s' is not fit, min or none", v);
         } else if (!strcmp(a, "--neurons-per-core")) {
             if (parse_u64(v, &u) || u == 0 || u > UINT32_MAX)
-                return usage_error(MAP_HELP, "--neurons-per-core: '%s' is not a positive count",
+                return usage_error(help, "--neurons-per-core: '%s' is not a positive count",
                                    v);
             opt.neurons_per_core = (uint32_t)u;
         } else if (!strcmp(a, "--rate")) {
@@ -767,11 +849,11 @@ static int cmd_map(int argc, char **argv)
             errno = 0;
             double r = strtod(v, &end);
             if (errno || *end || !*v || !(r >= 0) || r > 1e6)
-                return usage_error(MAP_HELP, "--rate: '%s' is not a rate in Hz (0 .. 1e6)", v);
+                return usage_error(help, "--rate: '%s' is not a rate in Hz (0 .. 1e6)", v);
             opt.rate_hz = r;
         } else if (!strcmp(a, "--seed")) {
             if (parse_u64(v, &opt.seed))
-                return usage_error(MAP_HELP, "--seed: '%s' is not a number", v);
+                return usage_error(help, "--seed: '%s' is not a number", v);
             have_seed = 1;
         } else if (!strcmp(a, "--dump-after")) {
             int p = snn_map_pass_lookup(v);
@@ -780,28 +862,32 @@ static int cmd_map(int argc, char **argv)
             else if (p >= 0)
                 dump_after |= SNN_MAP_HAVE(p);
             else
-                return usage_error(MAP_HELP, "--dump-after: no pass called '%s'", v);
-        } else if (!strcmp(a, "--until")) {
+                return usage_error(help, "--dump-after: no pass called '%s'", v);
+        } else if (build && !strcmp(a, "-o")) {
+            output = v;
+        } else if (!build && !strcmp(a, "--until")) {
             int p = snn_map_pass_lookup(v);
             if (p < 0)
-                return usage_error(MAP_HELP, "--until: no pass called '%s'", v);
+                return usage_error(help, "--until: no pass called '%s'", v);
             until = (enum snn_map_pass)p;
         } else if (!strcmp(a, "--verify")) {
             opt.verify = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error(MAP_HELP, "unknown option '%s'", a);
+            return usage_error(help, "unknown option '%s'", a);
         } else if (file) {
-            return usage_error(MAP_HELP, "unexpected argument '%s'", a);
+            return usage_error(help, "unexpected argument '%s'", a);
         } else {
             file = a;
         }
     }
     if (!file)
-        return usage_error(MAP_HELP, "%s", "missing FILE");
+        return usage_error(help, "%s", "missing FILE");
     if (!target)
-        return usage_error(MAP_HELP, "%s", "missing --target (snnc targets lists the built-in ones)");
+        return usage_error(help, "%s", "missing --target (snnc targets lists the built-in ones)");
+    if (build && !output)
+        return usage_error(help, "%s", "missing -o FILE (where the image goes)");
     double t0 = wall_s();
     struct snn_diag *d = snn_diag_new(stderr);
     struct snn_net *net = NULL;
@@ -823,9 +909,26 @@ static int cmd_map(int argc, char **argv)
         struct rusage ru;
         uint64_t peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
         double total = wall_s() - t0;
-        if (!quiet)
+        if (build) {
+            struct out_file o;
+            err = out_open(&o, output);
+            if (!err) {
+                err = snn_spinn_image_write(map, o.f, d);
+                long size = o.f != stdout ? ftell(o.f) : -1;
+                int close_err = out_close(&o, !err);
+                err = err ? err : close_err;
+                if (!err && !quiet && o.path) {
+                    struct snn_map_summary sum;
+                    snn_map_summarize(map, &sum);
+                    printf("%s: %ld bytes, %u slice%s on %u chip%s of %s\n", output, size,
+                           map->n_slices, map->n_slices == 1 ? "" : "s", sum.chips_used,
+                           sum.chips_used == 1 ? "" : "s", m->name);
+                }
+            }
+        } else if (!quiet) {
             snn_map_report_text(map, peak, total, stdout);
-        if (report) {
+        }
+        if (!err && report) {
             struct out_file o;
             err = out_open(&o, report);
             if (!err) {
@@ -867,9 +970,13 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "targets"))
         return cmd_targets(argc - 2, argv + 2);
     if (!strcmp(cmd, "map"))
-        return cmd_map(argc - 2, argv + 2);
-    static const char *const cmds[] = {"check", "ir", "sim", "targets", "map"};
-    const char *s = snn_suggest(cmd, cmds, 5);
+        return cmd_map(argc - 2, argv + 2, false);
+    if (!strcmp(cmd, "build"))
+        return cmd_map(argc - 2, argv + 2, true);
+    if (!strcmp(cmd, "inspect"))
+        return cmd_inspect(argc - 2, argv + 2);
+    static const char *const cmds[] = {"check", "ir", "sim", "targets", "map", "build", "inspect"};
+    const char *s = snn_suggest(cmd, cmds, 7);
     fprintf(stderr, "snnc: unknown command '%s'", cmd);
     if (s)
         fprintf(stderr, " (did you mean '%s'?)", s);
