@@ -1,0 +1,278 @@
+/*
+ * firmware/core.c: the core kernel (firmware/core.h).
+ *
+ * The order inside a tick is the reference simulator's (docs/numerics.md,
+ * ir/sim.c): each neuron in index order takes its step with this step's
+ * ring words (cleared once read), spike sources fire from their schedule
+ * (spike_source_array) or their draw (spike_source_poisson), fired
+ * neurons are recorded and sent; then v is recorded.  Everything a packet
+ * or the image says is bounded before it is used: a corrupt key or row
+ * is counted, never followed outside the core's memories.
+ */
+#include "firmware/core.h"
+
+#include "abi/neuron.h"
+
+#define NONE 0xFFFFFFFFu
+
+static uint32_t params_bytes(uint32_t model)
+{
+    switch (model) {
+    case FX_MODEL_LIF_CURR_EXP: return sizeof(struct fx_lif_curr_exp);
+    case FX_MODEL_LIF_COND_EXP: return sizeof(struct fx_lif_cond_exp);
+    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_if_curr_delta);
+    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izhikevich);
+    case FX_MODEL_IF: return sizeof(struct fx_if);
+    case FX_MODEL_SPIKE_SOURCE_ARRAY: return sizeof(struct snn_array_neuron);
+    case FX_MODEL_SPIKE_SOURCE_POISSON: return sizeof(struct fx_poisson);
+    }
+    return 0;
+}
+
+static uint32_t state_bytes(uint32_t model)
+{
+    switch (model) {
+    case FX_MODEL_LIF_CURR_EXP:
+    case FX_MODEL_LIF_COND_EXP:
+    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_lif_state);
+    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izh_state);
+    case FX_MODEL_IF: return sizeof(struct fx_if_state);
+    }
+    return 0;
+}
+
+static int is_source(uint32_t model)
+{
+    return model == FX_MODEL_SPIKE_SOURCE_ARRAY || model == FX_MODEL_SPIKE_SOURCE_POISSON;
+}
+
+/* Whether [off, off + len) lies in [0, size), without overflow. */
+static int inside(uint32_t off, uint64_t len, uint32_t size)
+{
+    return off <= size && len <= (uint64_t)(size - off);
+}
+
+enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t dtcm_bytes,
+                                  uint32_t *sdram, uint32_t sdram_bytes, int32_t *ring,
+                                  uint32_t ring_words)
+{
+    struct snn_core_header *h = &c->h;
+    if (dtcm_bytes < sizeof *h)
+        return SNN_CORE_BAD_SIZE;
+    const uint32_t *src = dtcm;
+    uint32_t *dst = (uint32_t *)h;
+    for (uint32_t k = 0; k < sizeof *h / 4; k++)
+        dst[k] = src[k];
+    if (h->version != SNN_CORE_IMAGE_VERSION)
+        return SNN_CORE_BAD_VERSION;
+    uint32_t pb = params_bytes(h->model), sb = state_bytes(h->model);
+    if (!pb)
+        return SNN_CORE_BAD_MODEL;
+    if (h->n == 0 || h->n > SNN_CORE_MAX_NEURONS || (h->ring_slots & (h->ring_slots - 1)) ||
+        (!is_source(h->model) && h->ring_slots < 2) || h->dtcm_image_bytes > dtcm_bytes ||
+        h->sdram_bytes > sdram_bytes)
+        return SNN_CORE_BAD_SIZE;
+    if (h->params_off < sizeof *h || (h->params_off & 3) || (h->state_off & 3) ||
+        (h->keys_off & 3) || !inside(h->params_off, (uint64_t)h->n * pb, h->dtcm_image_bytes) ||
+        !inside(h->state_off, (uint64_t)h->n * sb, h->dtcm_image_bytes) ||
+        !inside(h->keys_off, (uint64_t)h->n_keys * sizeof(struct snn_key_entry),
+                h->dtcm_image_bytes) ||
+        (h->rows_off & 3) || (h->times_off & 3) || (h->spikes_off & 3) || (h->v_off & 3) ||
+        !inside(h->rows_off, h->rows_bytes, h->sdram_bytes) ||
+        !inside(h->times_off, h->times_bytes, h->sdram_bytes) ||
+        !inside(h->spikes_off, h->spikes_bytes, h->sdram_bytes) ||
+        !inside(h->v_off, h->v_bytes, h->sdram_bytes))
+        return SNN_CORE_BAD_OFFSETS;
+    uint64_t words_per_step = (h->n + 31) / 32;
+    if ((h->flags & SNN_CORE_RECORD_SPIKES) &&
+        (uint64_t)h->spikes_bytes != (uint64_t)h->n_steps * words_per_step * 4)
+        return SNN_CORE_BAD_SIZE;
+    if ((h->flags & SNN_CORE_RECORD_V) &&
+        (uint64_t)h->v_bytes != (uint64_t)h->n_steps * h->n_record_v * 4)
+        return SNN_CORE_BAD_SIZE;
+    if ((uint64_t)2 * h->ring_slots * h->n > ring_words)
+        return SNN_CORE_NO_RING;
+    /* Key entries: each index inside the rows region. */
+    const struct snn_key_entry *ke =
+        (const struct snn_key_entry *)((const uint8_t *)dtcm + h->keys_off);
+    for (uint32_t k = 0; k < h->n_keys; k++) {
+        uint32_t groups = (ke[k].n_pre + 31) / 32;
+        if ((ke[k].index_off & 3) || ke[k].n_pre == 0 || ke[k].n_pre > SNN_CORE_MAX_NEURONS ||
+            !inside(ke[k].index_off, (uint64_t)groups * sizeof(struct snn_row_group),
+                    h->rows_off + h->rows_bytes))
+            return SNN_CORE_BAD_OFFSETS;
+    }
+    /* Spike-array cursors: inside the times region. */
+    if (h->model == FX_MODEL_SPIKE_SOURCE_ARRAY) {
+        const struct snn_array_neuron *an =
+            (const struct snn_array_neuron *)((const uint8_t *)dtcm + h->params_off);
+        for (uint32_t i = 0; i < h->n; i++)
+            if (an[i].first > an[i].end || an[i].end > h->times_bytes / 4)
+                return SNN_CORE_BAD_OFFSETS;
+    }
+    c->dtcm = dtcm;
+    c->sdram = sdram;
+    c->spikes_rec = sdram + h->spikes_off / 4;
+    c->v_rec = sdram + h->v_off / 4;
+    c->ring = ring;
+    c->keys = ke;
+    c->now = NONE;
+    struct snn_core_counters zero = {0};
+    c->c = zero;
+    for (uint64_t k = 0; k < (uint64_t)2 * h->ring_slots * h->n; k++)
+        ring[k] = 0;
+    return SNN_CORE_OK;
+}
+
+/* The key entry a packet belongs to, or NULL: the last entry whose key is
+ * at most k is the only candidate (entries are sorted, disjoint). */
+static const struct snn_key_entry *find_key(const struct snn_core *c, uint32_t k)
+{
+    uint32_t lo = 0, hi = c->h.n_keys;
+    while (lo < hi) {
+        uint32_t mid = lo + ((hi - lo) >> 1);
+        if (c->keys[mid].key <= k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    const struct snn_key_entry *e = &c->keys[lo - 1];
+    return (k & e->mask) == e->key ? e : 0;
+}
+
+void snn_core_packet(struct snn_core *c, uint32_t key)
+{
+    c->c.packets++;
+    const struct snn_key_entry *e = find_key(c, key);
+    uint32_t i = e ? key & ~e->mask : 0;
+    if (!e || i >= e->n_pre) {
+        c->c.unknown++;
+        return;
+    }
+    const struct snn_row_group *g = (const struct snn_row_group *)(c->sdram + e->index_off / 4);
+    uint32_t r = snn_row_rank(g, i);
+    if (r == SNN_ROW_NONE) {
+        c->c.empty++;
+        return;
+    }
+    uint32_t rows_end = c->h.rows_off + c->h.rows_bytes;
+    uint32_t groups = (e->n_pre + 31) / 32;
+    uint64_t at = (uint64_t)e->index_off + 8ull * groups + 4ull * r;
+    if (at + 4 > rows_end) {
+        c->c.unknown++;
+        return;
+    }
+    uint32_t off = c->sdram[at / 4];
+    if ((off & 3) || !inside(off, 4, rows_end)) {
+        c->c.unknown++;
+        return;
+    }
+    uint32_t hd = c->sdram[off / 4];
+    uint32_t ne = snn_row_n_exc(hd), n = ne + snn_row_n_inh(hd);
+    if (!inside(off, 4ull + 4ull * n, rows_end)) {
+        c->c.unknown++;
+        return;
+    }
+    c->c.rows++;
+    const uint32_t *w = c->sdram + off / 4 + 1;
+    uint32_t mask = c->h.ring_slots - 1, nn = c->h.n, base = c->now;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t x = w[k], idx = snn_syn_index(x);
+        if (idx >= nn)
+            continue;
+        uint32_t slot = (base + snn_syn_delay(x)) & mask;
+        int32_t *cell = &c->ring[((uint64_t)slot * 2 + (k >= ne)) * nn + idx];
+        *cell = fx_acc(*cell, snn_syn_weight(x));
+    }
+    c->c.synapses += n;
+}
+
+/* The v of neuron i's state, Q15.16 mV. */
+static int32_t v_of(const struct snn_core *c, const uint8_t *state, uint32_t i)
+{
+    switch (c->h.model) {
+    case FX_MODEL_IZHIKEVICH: return ((const struct fx_izh_state *)state)[i].v;
+    case FX_MODEL_IF: return ((const struct fx_if_state *)state)[i].v;
+    default: return ((const struct fx_lif_state *)state)[i].v;
+    }
+}
+
+uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
+{
+    const struct snn_core_header *h = &c->h;
+    uint32_t t = c->now + 1; /* NONE + 1 wraps to step 0 */
+    uint32_t n = h->n, nf = 0;
+    uint8_t *params = (uint8_t *)c->dtcm + h->params_off;
+    uint8_t *state = (uint8_t *)c->dtcm + h->state_off;
+    uint32_t words = (n + 31) / 32;
+    uint32_t *rec = (h->flags & SNN_CORE_RECORD_SPIKES) && t < h->n_steps
+                        ? c->spikes_rec + (uint64_t)t * words
+                        : 0;
+    if (h->model == FX_MODEL_SPIKE_SOURCE_ARRAY) {
+        struct snn_array_neuron *an = (struct snn_array_neuron *)params;
+        const uint32_t *times = c->sdram + h->times_off / 4;
+        for (uint32_t i = 0; i < n; i++) {
+            while (an[i].first < an[i].end && times[an[i].first] < t)
+                an[i].first++;
+            if (an[i].first < an[i].end && times[an[i].first] == t) {
+                an[i].first++;
+                out[nf++] = h->key | i;
+            }
+        }
+    } else if (h->model == FX_MODEL_SPIKE_SOURCE_POISSON) {
+        const struct fx_poisson *p = (const struct fx_poisson *)params;
+        uint64_t seed = (uint64_t)h->seed_hi << 32 | h->seed_lo;
+        for (uint32_t i = 0; i < n; i++)
+            if (fx_poisson_fires(&p[i], seed, h->pop, h->lo + i, t))
+                out[nf++] = h->key | i;
+    } else {
+        int32_t *ie = c->ring + (uint64_t)(t & (h->ring_slots - 1)) * 2 * n, *ii = ie + n;
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t e = ie[i], in = ii[i];
+            ie[i] = 0;
+            ii[i] = 0;
+            int fired = 0;
+            switch (h->model) {
+            case FX_MODEL_LIF_CURR_EXP:
+                fired = fx_lif_curr_exp_step(&((const struct fx_lif_curr_exp *)params)[i],
+                                             &((struct fx_lif_state *)state)[i], e, in);
+                break;
+            case FX_MODEL_LIF_COND_EXP:
+                fired = fx_lif_cond_exp_step(&((const struct fx_lif_cond_exp *)params)[i],
+                                             &((struct fx_lif_state *)state)[i], e, in);
+                break;
+            case FX_MODEL_IF_CURR_DELTA:
+                fired = fx_if_curr_delta_step(&((const struct fx_if_curr_delta *)params)[i],
+                                              &((struct fx_lif_state *)state)[i], e, in);
+                break;
+            case FX_MODEL_IZHIKEVICH:
+                fired = fx_izhikevich_step(&((const struct fx_izhikevich *)params)[i],
+                                           &((struct fx_izh_state *)state)[i], e, in);
+                break;
+            case FX_MODEL_IF:
+                fired = fx_if_step(&((const struct fx_if *)params)[i],
+                                   &((struct fx_if_state *)state)[i], e, in);
+                break;
+            }
+            if (fired)
+                out[nf++] = h->key | i;
+        }
+    }
+    if (rec)
+        for (uint32_t k = 0; k < nf; k++) {
+            uint32_t i = out[k] - h->key; /* key | i, i below the mask's bits */
+            rec[i / 32] |= 1u << (i % 32);
+        }
+    if ((h->flags & SNN_CORE_RECORD_V) && t < h->n_steps) {
+        uint32_t *v = c->v_rec + (uint64_t)t * h->n_record_v, k = 0;
+        for (uint32_t i = 0; i < n && k < h->n_record_v; i++)
+            if ((h->record_v_mask[i / 32] >> (i % 32)) & 1u)
+                v[k++] = (uint32_t)v_of(c, state, i);
+    }
+    c->now = t;
+    c->c.steps++;
+    c->c.spikes += nf;
+    return nf;
+}
