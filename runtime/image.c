@@ -1224,9 +1224,10 @@ void snn_image_describe(const struct snn_image *img, bool sections, FILE *out)
                                   : "nothing");
     }
     fprintf(out,
-            "totals: %u slices, %llu routing entries on %u chips, %llu bytes of DTCM images, "
+            "totals: %u slices, %llu routing entries on %u chip%s, %llu bytes of DTCM images, "
             "%llu bytes of SDRAM blocks (%llu stored), %llu synapse words\n",
             r->n_slices, (unsigned long long)img->n_routes, img->route_chips,
+            img->route_chips == 1 ? "" : "s",
             (unsigned long long)img->dtcm_bytes, (unsigned long long)img->sdram_bytes,
             (unsigned long long)img->stored_bytes, (unsigned long long)img->synapses);
     if (!sections)

@@ -20,6 +20,7 @@
 #include "ir/quant.h"
 #include "ir/sim.h"
 #include "mapper/mapper.h"
+#include "runtime/emu.h"
 #include "runtime/image.h"
 #include "support/arena.h"
 #include "support/err.h"
@@ -52,7 +53,9 @@ static const char MAIN_HELP[] =
     "  map FILE     map a network onto a machine (--target NAME) and report\n"
     "  build FILE   compile a network into a board image (--target NAME -o F)\n"
     "  inspect IMG  show what an image holds: target, sections, sizes, checksums\n"
-
+    "  run FILE     run a network or an image on the board emulator\n"
+    "  verify FILE  run a network on the reference simulator and the emulator,\n"
+    "               and check they give the same spikes, bit for bit\n"
     "  targets      list the machines snnc maps onto; 'targets NAME' shows one\n"
     "\n"
     "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
@@ -175,6 +178,42 @@ static const char BUILD_HELP[] =
     "  --dump-after PASS    print the state after PASS (as 'snnc map')\n"
     "  --verify             check every invariant after every pass\n"
     "  -q, --quiet          print nothing on success\n"
+    "  -h, --help           this help\n";
+
+static const char RUN_HELP[] =
+    "usage: snnc run [options] FILE|IMAGE\n"
+    "\n"
+    "Runs a board image (snnc build), or a network compiled on the spot for\n"
+    "--target, on the board emulator: the machine's routers and links, every\n"
+    "core running the firmware's kernel, timesteps in lock-step.  Prints the\n"
+    "spikes per population and the machine's traffic: packets, hops over links,\n"
+    "synaptic events, and every packet dropped (with why).\n"
+    "\n"
+    "options:\n"
+    "  --target T           the machine, for a network FILE (as 'snnc map')\n"
+    "  --neurons-per-core N at most N neurons on a core (a network FILE)\n"
+    "  --device emu         where to run: the board emulator (the only device yet)\n"
+    "  --steps N            timesteps to run (default: the run's duration)\n"
+    "  -o SPIKES.csv        write every spike (step,population,neuron; '-' for\n"
+    "                       standard output), as 'snnc sim -o --all' does\n"
+    "  --threads N          emulator threads, 1 or 2 (default 2)\n"
+    "  -q, --quiet          no summary\n"
+    "  -h, --help           this help\n";
+
+static const char VERIFY_HELP[] =
+    "usage: snnc verify --target NAME|FILE [options] FILE\n"
+    "\n"
+    "Compiles the network for the machine, runs it on the board emulator and\n"
+    "on the reference simulator, and compares every spike of every population,\n"
+    "step by step.  Prints the first difference (step, population, neuron) and\n"
+    "exits with status 3 if there is one; 0 when they are identical.\n"
+    "\n"
+    "options:\n"
+    "  --target T           the machine (required)\n"
+    "  --neurons-per-core N at most N neurons on a core\n"
+    "  --steps N            timesteps (default: the network's duration)\n"
+    "  --threads N          emulator threads, 1 or 2 (default 2)\n"
+    "  -q, --quiet          print only a difference\n"
     "  -h, --help           this help\n";
 
 static const char INSPECT_HELP[] =
@@ -788,6 +827,332 @@ static int cmd_inspect(int argc, char **argv)
     return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
 }
 
+/* ---- snnc run, snnc verify ---------------------------------------------- */
+
+/* Whether path's file starts with an image's magic. */
+static bool is_image(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char m[4] = {0};
+    bool yes = f && fread(m, 1, 4, f) == 4 && m[0] == 'S' && m[1] == 'N' && m[2] == 'N' &&
+               m[3] == 'B';
+    if (f)
+        fclose(f);
+    return yes;
+}
+
+/* Compiles the network net for target (every mapping pass) into an image
+ * in memory (*img, *size; free()). */
+static int build_in_memory(const struct snn_net *net, const char *target, uint32_t npc,
+                           struct snn_diag *d, char **img, size_t *size)
+{
+    struct snn_machine *m = NULL;
+    struct snn_map *map = NULL;
+    int err = snn_target_load(target, d, &m);
+    if (err == SNN_EIO)
+        err = SNN_EPARSE;
+    struct snn_map_options opt;
+    snn_map_options_init(&opt);
+    opt.neurons_per_core = npc;
+    opt.seed = net->seed;
+    if (!err)
+        err = snn_map_new(net, m, &opt, &map);
+    if (!err)
+        err = snn_map_run(map, SNN_PASS_LAYOUT, 0, NULL, d);
+    if (!err) {
+        FILE *f = open_memstream(img, size);
+        if (!f) {
+            err = SNN_ENOMEM;
+        } else {
+            err = snn_spinn_image_write(map, f, d);
+            if (fclose(f) && !err)
+                err = SNN_ENOMEM;
+            if (err) {
+                free(*img);
+                *img = NULL;
+            }
+        }
+    }
+    snn_map_free(map);
+    snn_machine_free(m);
+    return err;
+}
+
+struct run_ctx {
+    struct snn_emu *e;
+    FILE *spikes;
+    uint64_t *pop_spikes;
+};
+
+static int run_spikes(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n)
+{
+    struct run_ctx *c = ctx;
+    c->pop_spikes[pop] += n;
+    if (!c->spikes)
+        return 0;
+    const char *name = snn_emu_pop_name(c->e, pop);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(c->spikes, "%u,%s,%u\n", step, name, neurons[i]);
+    return ferror(c->spikes) ? SNN_EIO : 0;
+}
+
+static void print_emu_summary(const struct snn_emu *e, uint32_t steps, double wall,
+                              const uint64_t *pop_spikes)
+{
+    double dt_ms = snn_emu_dt_ns(e) * 1e-6, sim_ms = steps * dt_ms;
+    struct snn_emu_counters c;
+    snn_emu_counters(e, &c);
+    fprintf(stderr, "emulated %u steps of %g ms (%g ms) on %s in %.3f s\n", steps, dt_ms, sim_ms,
+            snn_emu_machine_name(e), wall);
+    fprintf(stderr, "  %-24s %10s %12s %12s\n", "population", "neurons", "spikes", "rate (Hz)");
+    for (uint32_t p = 0; p < snn_emu_n_pops(e); p++) {
+        uint32_t size = snn_emu_pop_size(e, p);
+        double rate = sim_ms > 0 && size ? (double)pop_spikes[p] / size / (sim_ms / 1000.0) : 0;
+        fprintf(stderr, "  %-24s %10u %12llu %12.3f\n", snn_emu_pop_name(e, p), size,
+                (unsigned long long)pop_spikes[p], rate);
+    }
+    fprintf(stderr,
+            "  packets %llu delivered to cores, %llu hops over links, %llu default-routed; "
+            "synaptic events %llu (%.3g per second of wall time)\n",
+            (unsigned long long)c.deliveries, (unsigned long long)c.hops,
+            (unsigned long long)c.default_routed, (unsigned long long)c.synapses,
+            wall > 0 ? (double)c.synapses / wall : 0.0);
+    if (c.unrouted + c.dead_link + c.no_core + c.loops + c.unknown)
+        fprintf(stderr,
+                "  dropped: %llu unrouted from a local core, %llu into a dead link or off the "
+                "machine, %llu to a core running nothing, %llu looping; %llu unknown to the "
+                "cores reached\n",
+                (unsigned long long)c.unrouted, (unsigned long long)c.dead_link,
+                (unsigned long long)c.no_core, (unsigned long long)c.loops,
+                (unsigned long long)c.unknown);
+    else
+        fprintf(stderr, "  no packet dropped\n");
+}
+
+/* The options run and verify share. */
+struct exec_opts {
+    const char *file, *target, *out;
+    uint32_t npc, threads;
+    uint64_t steps;
+    int quiet;
+};
+
+static int parse_exec(int argc, char **argv, const char *help, bool verify, struct exec_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        char name[32];
+        const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
+        if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = 0;
+            a = name;
+            v = eq + 1;
+        }
+        int has_arg = !strcmp(a, "--target") || !strcmp(a, "--neurons-per-core") ||
+                      !strcmp(a, "--steps") || !strcmp(a, "--threads") ||
+                      (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device")));
+        if (v && !has_arg)
+            return usage_error(help, "unknown option '%s'", argv[i]);
+        if (has_arg && !v) {
+            if (i + 1 == argc)
+                return usage_error(help, "%s needs a value", a);
+            v = argv[++i];
+        }
+        uint64_t u;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(help, stdout);
+            return -1;
+        } else if (!strcmp(a, "--target")) {
+            o->target = v;
+        } else if (!strcmp(a, "-o")) {
+            o->out = v;
+        } else if (!strcmp(a, "--device")) {
+            if (strcmp(v, "emu"))
+                return usage_error(help, "--device: '%s' is not a device snnc has (emu)", v);
+        } else if (!strcmp(a, "--neurons-per-core")) {
+            if (parse_u64(v, &u) || u == 0 || u > UINT32_MAX)
+                return usage_error(help, "--neurons-per-core: '%s' is not a positive count", v);
+            o->npc = (uint32_t)u;
+        } else if (!strcmp(a, "--steps")) {
+            if (parse_u64(v, &u) || u == 0 || u > UINT32_MAX)
+                return usage_error(help, "--steps takes a whole number from 1 to 4294967295, "
+                                         "not '%s'", v);
+            o->steps = u;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_u64(v, &u) || u == 0 || u > 2)
+                return usage_error(help, "--threads: '%s' is not 1 or 2", v);
+            o->threads = (uint32_t)u;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            o->quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error(help, "unknown option '%s'", a);
+        } else if (o->file) {
+            return usage_error(help, "unexpected argument '%s'", a);
+        } else {
+            o->file = a;
+        }
+    }
+    if (!o->file)
+        return usage_error(help, "%s", "missing FILE");
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct exec_opts o;
+    int u = parse_exec(argc, argv, RUN_HELP, false, &o);
+    if (u)
+        return u < 0 ? 0 : u;
+    bool image = is_image(o.file);
+    if (!image && !o.target)
+        return usage_error(RUN_HELP, "%s",
+                           "a network needs --target (or give an image: snnc build)");
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    struct snn_image *checked = NULL;
+    struct snn_emu *e = NULL;
+    char *img = NULL;
+    size_t size = 0;
+    uint64_t *pop_spikes = NULL;
+    int err = d ? 0 : SNN_ENOMEM;
+    if (!err && image) {
+        err = snn_image_read_file(o.file, d, &checked);
+        if (err == SNN_EIO)
+            err = SNN_EPARSE; /* an image that cannot be read is an error in the input */
+    } else if (!err) {
+        err = load_net(o.file, d, &net);
+        if (!err)
+            err = build_in_memory(net, o.target, o.npc, d, &img, &size);
+    }
+    struct snn_emu_options eo = {.threads = o.threads};
+    if (!err) {
+        uint64_t n = size;
+        const void *bytes = checked ? snn_image_data(checked, &n) : img;
+        err = snn_emu_new(bytes, n, &eo, d, &e);
+    }
+    uint32_t steps = o.steps ? (uint32_t)o.steps : e ? snn_emu_n_steps(e) : 0;
+    if (!err && steps == 0) {
+        fprintf(stderr, "snnc: error: the run has no duration: give --steps\n");
+        err = SNN_EPARSE;
+    }
+    struct out_file so = {0};
+    struct run_ctx ctx = {.e = e};
+    if (!err && !(pop_spikes = snn_calloc(snn_emu_n_pops(e) + 1, sizeof *pop_spikes)))
+        err = SNN_ENOMEM;
+    ctx.pop_spikes = pop_spikes;
+    if (!err && o.out && !(err = out_open(&so, o.out))) {
+        ctx.spikes = so.f;
+        fputs("step,population,neuron\n", so.f);
+    }
+    double t0 = wall_s();
+    if (!err) {
+        err = snn_emu_run(e, steps, run_spikes, &ctx);
+        if (err == SNN_EIO)
+            fprintf(stderr, "snnc: error: writing the spikes failed: %s\n", strerror(errno));
+    }
+    double wall = wall_s() - t0;
+    int cerr = out_close(&so, !err);
+    err = err ? err : cerr;
+    if (!err && !o.quiet)
+        print_emu_summary(e, steps, wall, pop_spikes);
+    snn_free(pop_spikes);
+    snn_emu_free(e);
+    snn_image_free(checked);
+    free(img);
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
+/* Spikes of both executors, for verify. */
+static int collect_spikes(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons,
+                          uint32_t n)
+{
+    struct snn_spike_list *l = ctx;
+    for (uint32_t k = 0; k < n; k++)
+        if (snn_spike_list_push(l, step, pop, neurons[k]))
+            return SNN_ENOMEM;
+    return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    struct exec_opts o;
+    int u = parse_exec(argc, argv, VERIFY_HELP, true, &o);
+    if (u)
+        return u < 0 ? 0 : u;
+    if (!o.target)
+        return usage_error(VERIFY_HELP, "%s", "missing --target (snnc targets lists the built-in ones)");
+    struct snn_diag *d = snn_diag_new(stderr);
+    struct snn_net *net = NULL;
+    struct snn_emu *e = NULL;
+    char *img = NULL;
+    size_t size = 0;
+    struct snn_spike_list ref = {0}, emu = {0};
+    int err = d ? load_net(o.file, d, &net) : SNN_ENOMEM;
+    if (!err)
+        err = build_in_memory(net, o.target, o.npc, d, &img, &size);
+    struct snn_emu_options eo = {.threads = o.threads};
+    if (!err)
+        err = snn_emu_new(img, size, &eo, d, &e);
+    uint32_t steps = o.steps ? (uint32_t)o.steps : e ? snn_emu_n_steps(e) : 0;
+    if (!err && steps == 0) {
+        fprintf(stderr, "snnc: error: the network has no duration: give --steps\n");
+        err = SNN_EPARSE;
+    }
+    double t_ref = 0, t_emu = 0;
+    if (!err) {
+        struct snn_sim_opts so = {.steps = steps, .ctx = &ref, .on_spikes = collect_spikes,
+                                  .all_spikes = true};
+        double t0 = wall_s();
+        err = snn_sim_run(net, &so, d, NULL);
+        t_ref = wall_s() - t0;
+    }
+    if (!err) {
+        double t0 = wall_s();
+        err = snn_emu_run(e, steps, collect_spikes, &emu);
+        t_emu = wall_s() - t0;
+    }
+    if (!err) {
+        /* Both report step by step, population by population, neurons
+         * ascending: the first index where they differ is the first
+         * difference in time. */
+        uint64_t k = 0;
+        while (k < ref.n && k < emu.n && ref.step[k] == emu.step[k] && ref.pop[k] == emu.pop[k] &&
+               ref.neuron[k] == emu.neuron[k])
+            k++;
+        if (k < ref.n || k < emu.n) {
+            bool in_ref = k < ref.n;
+            /* the earlier of the two spikes at k is the one the other lacks */
+            if (k < ref.n && k < emu.n &&
+                (emu.step[k] < ref.step[k] ||
+                 (emu.step[k] == ref.step[k] &&
+                  (emu.pop[k] < ref.pop[k] ||
+                   (emu.pop[k] == ref.pop[k] && emu.neuron[k] < ref.neuron[k])))))
+                in_ref = false;
+            const struct snn_spike_list *l = in_ref ? &ref : &emu;
+            printf("first difference: step %u, population '%s', neuron %u fired on the %s only\n",
+                   l->step[k], net->pops[l->pop[k]].name, l->neuron[k],
+                   in_ref ? "reference simulator" : "emulator");
+            printf("(%llu spikes from the reference simulator, %llu from the emulator)\n",
+                   (unsigned long long)ref.n, (unsigned long long)emu.n);
+            err = SNN_EMISMATCH;
+        } else if (!o.quiet) {
+            printf("%s on %s: %llu spikes in %u steps, identical on the reference simulator "
+                   "(%.3f s) and the emulator (%.3f s)\n",
+                   net->name, o.target, (unsigned long long)ref.n, steps, t_ref, t_emu);
+        }
+    }
+    snn_spike_list_free(&ref);
+    snn_spike_list_free(&emu);
+    snn_emu_free(e);
+    free(img);
+    snn_net_free(net);
+    snn_diag_free(d);
+    return exit_code_of(err);
+}
+
 /* ---- snnc map, snnc build ------------------------------------------------ */
 
 /* snnc map and snnc build: the same options; build also writes the image
@@ -975,8 +1340,13 @@ int main(int argc, char **argv)
         return cmd_map(argc - 2, argv + 2, true);
     if (!strcmp(cmd, "inspect"))
         return cmd_inspect(argc - 2, argv + 2);
-    static const char *const cmds[] = {"check", "ir", "sim", "targets", "map", "build", "inspect"};
-    const char *s = snn_suggest(cmd, cmds, 7);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "verify"))
+        return cmd_verify(argc - 2, argv + 2);
+    static const char *const cmds[] = {"check", "ir",    "sim",     "targets", "map",
+                                       "build", "inspect", "run",   "verify"};
+    const char *s = snn_suggest(cmd, cmds, 9);
     fprintf(stderr, "snnc: unknown command '%s'", cmd);
     if (s)
         fprintf(stderr, " (did you mean '%s'?)", s);

@@ -1,0 +1,282 @@
+/*
+ * tests/unit/test_emu.c: the board emulator (runtime/emu.c) running the
+ * images snnc builds, against the reference simulator.
+ *
+ * Each network is mapped through every pass, written as an image
+ * (backends/spinn) into memory and run by the emulator; every spike of
+ * every population must equal snn_sim_run's, bit for bit.  Covered: the
+ * examples on the 4-chip and 48-chip boards at sizes that force many
+ * slices and multi-chip routes, a machine with a dead chip, a dead core
+ * and dead links (routes detour), one thread against two (the same
+ * spikes and counters), runs split in pieces, the traffic counters
+ * (every hop on some link, every packet delivered), and routing faults
+ * the emulator must count: an entry removed from a table (packets from a
+ * local core unrouted), and a route sent into a dead link.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "abi/image.h"
+#include "backends/spinn/spinn.h"
+#include "frontend/frontend.h"
+#include "ir/sim.h"
+#include "mapper/mapper.h"
+#include "runtime/emu.h"
+#include "support/err.h"
+#include "target/target.h"
+
+#ifndef SNN_SOURCE_DIR
+#error "SNN_SOURCE_DIR must name the source tree"
+#endif
+
+struct built {
+    struct snn_net *net;
+    struct snn_machine *m;
+    struct snn_map *map;
+    char *img;
+    size_t size;
+};
+
+static void build(struct built *b, const char *network, const char *target, uint32_t npc)
+{
+    memset(b, 0, sizeof *b);
+    char path[512], tpath[512];
+    snprintf(path, sizeof path, "%s/%s", SNN_SOURCE_DIR, network);
+    assert_int_equal(snn_frontend_load(path, NULL, &b->net), 0);
+    if (strchr(target, '/')) {
+        snprintf(tpath, sizeof tpath, "%s/%s", SNN_SOURCE_DIR, target);
+        target = tpath;
+    }
+    assert_int_equal(snn_target_load(target, NULL, &b->m), 0);
+    struct snn_map_options o;
+    snn_map_options_init(&o);
+    o.neurons_per_core = npc;
+    o.seed = b->net->seed;
+    assert_int_equal(snn_map_new(b->net, b->m, &o, &b->map), 0);
+    assert_int_equal(snn_map_run(b->map, SNN_PASS_LAYOUT, 0, NULL, NULL), 0);
+    FILE *f = open_memstream(&b->img, &b->size);
+    assert_non_null(f);
+    assert_int_equal(snn_spinn_image_write(b->map, f, NULL), 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void unbuild(struct built *b)
+{
+    free(b->img);
+    snn_map_free(b->map);
+    snn_machine_free(b->m);
+    snn_net_free(b->net);
+}
+
+static int collect(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n)
+{
+    struct snn_spike_list *l = ctx;
+    for (uint32_t k = 0; k < n; k++) {
+        if (k && neurons[k] <= neurons[k - 1])
+            return -1; /* neurons must come ascending */
+        if (snn_spike_list_push(l, step, pop, neurons[k]))
+            return -1;
+    }
+    return 0;
+}
+
+static void reference(const struct snn_net *net, uint32_t steps, struct snn_spike_list *out)
+{
+    struct snn_sim_opts o = {.steps = steps, .threads = 1, .ctx = out, .on_spikes = collect,
+                             .all_spikes = true};
+    assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+}
+
+static void same_spikes(const char *what, const struct snn_spike_list *a,
+                        const struct snn_spike_list *b)
+{
+    if (a->n != b->n)
+        fail_msg("%s: %llu spikes against %llu", what, (unsigned long long)a->n,
+                 (unsigned long long)b->n);
+    for (uint64_t k = 0; k < a->n; k++)
+        if (a->step[k] != b->step[k] || a->pop[k] != b->pop[k] || a->neuron[k] != b->neuron[k])
+            fail_msg("%s: spike %llu differs: (step %u, pop %u, neuron %u) against (%u, %u, %u)",
+                     what, (unsigned long long)k, a->step[k], a->pop[k], a->neuron[k], b->step[k],
+                     b->pop[k], b->neuron[k]);
+}
+
+/* Runs the image for steps (in pieces of `piece` steps) on `threads`. */
+static void emulate(const struct built *b, unsigned threads, uint32_t steps, uint32_t piece,
+                    struct snn_spike_list *out, struct snn_emu_counters *c)
+{
+    struct snn_emu_options o = {.threads = threads};
+    struct snn_emu *e = NULL;
+    assert_int_equal(snn_emu_new(b->img, b->size, &o, NULL, &e), 0);
+    for (uint32_t t = 0; t < steps; t += piece)
+        assert_int_equal(snn_emu_run(e, steps - t < piece ? steps - t : piece, collect, out), 0);
+    snn_emu_counters(e, c);
+    /* every hop is on some link */
+    uint64_t links = 0;
+    for (uint32_t y = 0; y < b->m->height; y++)
+        for (uint32_t x = 0; x < b->m->width; x++)
+            for (unsigned l = 0; l < 6; l++)
+                links += snn_emu_link_packets(e, x, y, l);
+    assert_int_equal(links, c->hops);
+    snn_emu_free(e);
+}
+
+static void check(const char *network, const char *target, uint32_t npc, uint32_t steps)
+{
+    struct built b;
+    build(&b, network, target, npc);
+    struct snn_spike_list ref = {0}, got = {0}, got1 = {0};
+    reference(b.net, steps, &ref);
+    struct snn_emu_counters c, c1;
+    emulate(&b, 2, steps, steps, &got, &c);
+    same_spikes(network, &got, &ref);
+    assert_true(ref.n > 0);
+    /* a clean mapping: nothing dropped, nothing unknown */
+    assert_int_equal(c.unrouted + c.dead_link + c.no_core + c.loops, 0);
+    assert_int_equal(c.spikes, ref.n);
+    assert_int_equal(c.unknown, 0);
+    assert_true(c.deliveries >= c.packets_in);
+    /* one thread, in three pieces: the same spikes and counters */
+    emulate(&b, 1, steps, steps / 3 + 1, &got1, &c1);
+    same_spikes("one thread, in pieces", &got1, &ref);
+    assert_int_equal(c1.hops, c.hops);
+    assert_int_equal(c1.deliveries, c.deliveries);
+    assert_int_equal(c1.synapses, c.synapses);
+    assert_int_equal(c1.default_routed, c.default_routed);
+    printf("%s on %s: %llu spikes, %llu hops, %llu synaptic events in %u steps: equal\n",
+           network, target, (unsigned long long)ref.n, (unsigned long long)c.hops,
+           (unsigned long long)c.synapses, steps);
+    snn_spike_list_free(&ref);
+    snn_spike_list_free(&got);
+    snn_spike_list_free(&got1);
+    unbuild(&b);
+}
+
+static void test_cuba(void **state)
+{
+    (void)state;
+    check("examples/cuba.yaml", "spinn3", 64, 2000);
+}
+
+static void test_coba_spinn5(void **state)
+{
+    (void)state;
+    check("examples/coba.yaml", "spinn5", 32, 1500);
+}
+
+static void test_synfire(void **state)
+{
+    (void)state;
+    check("examples/synfire.yaml", "spinn5", 16, 2000);
+}
+
+static void test_izhikevich(void **state)
+{
+    (void)state;
+    check("examples/izhikevich.yaml", "spinn3", 50, 2000);
+}
+
+static void test_poisson(void **state)
+{
+    (void)state;
+    check("examples/poisson.yaml", "spinn3", 0, 5000);
+}
+
+static void test_dead_parts(void **state)
+{
+    (void)state;
+    check("tests/golden/map/chain.yaml", "tests/golden/map/targets/grid3_dead.yaml", 2, 10);
+}
+
+/* The index of the first section of a kind in an image. */
+static struct snn_image_section *first_section(struct built *b, uint32_t kind, uint32_t *k)
+{
+    struct snn_image_header h;
+    memcpy(&h, b->img, sizeof h);
+    for (*k = 0; *k < h.n_sections; (*k)++) {
+        struct snn_image_section *s =
+            (struct snn_image_section *)(b->img + sizeof h + (size_t)*k * sizeof *s);
+        if (s->kind == kind)
+            return s;
+    }
+    return NULL;
+}
+
+static void test_routing_faults(void **state)
+{
+    (void)state;
+    struct built b;
+    build(&b, "examples/cuba.yaml", "spinn3", 64);
+    struct snn_spike_list ref = {0}, got = {0};
+    reference(b.net, 300, &ref);
+    /* Every entry of the first table made to match nothing a core sends
+     * (key bits below its mask set): packets from its chip's cores are
+     * unrouted, others default-routed through it. */
+    uint32_t k;
+    struct snn_image_section *s = first_section(&b, SNN_SEC_ROUTES, &k);
+    assert_non_null(s);
+    struct snn_image_route *r = (struct snn_image_route *)(b.img + s->off_lo);
+    for (uint32_t q = 0; q < s->bytes / sizeof *r; q++)
+        r[q].key = ~r[q].mask & 0xFFu ? r[q].key | 1u : 0xFFFFFFFFu;
+    struct snn_emu_counters c;
+    emulate(&b, 2, 300, 300, &got, &c);
+    assert_true(c.unrouted > 0);
+    assert_true(got.n != ref.n || memcmp(got.neuron, ref.neuron, got.n * sizeof *got.neuron));
+    snn_spike_list_free(&got);
+    /* A route sent off a chip over a link that leads nowhere: spinn5's
+     * chip (0, 0) has no neighbour to the west or south-west. */
+    unbuild(&b);
+    build(&b, "examples/cuba.yaml", "spinn5", 64);
+    s = first_section(&b, SNN_SEC_ROUTES, &k);
+    assert_non_null(s);
+    uint32_t x = SNN_IMAGE_WHERE_X(s->where), y = SNN_IMAGE_WHERE_Y(s->where);
+    r = (struct snn_image_route *)(b.img + s->off_lo);
+    /* every link of the table's first entry, one of which must fail at
+     * an edge of the unwrapped board only if the chip is on it; W and SW
+     * of (0, 0) always do */
+    r[0].route_lo |= 0x3Fu;
+    struct snn_spike_list got2 = {0};
+    emulate(&b, 2, 300, 300, &got2, &c);
+    if (x == 0 && y == 0)
+        assert_true(c.dead_link > 0);
+    assert_true(c.hops > 0);
+    snn_spike_list_free(&got2);
+    snn_spike_list_free(&ref);
+    unbuild(&b);
+}
+
+static void test_bad_images(void **state)
+{
+    (void)state;
+    struct snn_emu *e = NULL;
+    assert_int_equal(snn_emu_new("short", 5, NULL, NULL, &e), SNN_EPARSE);
+    assert_null(e);
+    struct built b;
+    build(&b, "examples/synfire.yaml", "spinn3", 32);
+    struct snn_image_header *h = (struct snn_image_header *)b.img;
+    h->family = SNN_IMAGE_FAMILY_SDT;
+    assert_int_equal(snn_emu_new(b.img, b.size, NULL, NULL, &e), SNN_EPARSE);
+    h->family = SNN_IMAGE_FAMILY_SPINN;
+    assert_int_equal(snn_emu_new(b.img, b.size, NULL, NULL, &e), 0);
+    snn_emu_free(e);
+    unbuild(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cuba),          cmocka_unit_test(test_coba_spinn5),
+        cmocka_unit_test(test_synfire),       cmocka_unit_test(test_izhikevich),
+        cmocka_unit_test(test_poisson),       cmocka_unit_test(test_dead_parts),
+        cmocka_unit_test(test_routing_faults), cmocka_unit_test(test_bad_images),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
