@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include "abi/neuron.h"
+
 /* The version of every structure below; changes whenever one does. */
 #define SNN_CORE_IMAGE_VERSION 1u
 
@@ -176,5 +178,38 @@ struct snn_core_header {
 struct snn_array_neuron {
     uint32_t first, end;
 };
+
+_Static_assert(sizeof(struct snn_core_header) == 136, "the core header is 136 bytes");
+_Static_assert(sizeof(struct snn_key_entry) == 16, "a key entry is 16 bytes");
+_Static_assert(sizeof(struct snn_row_group) == 8, "a row group is 8 bytes");
+
+/* The bytes of one neuron's parameters in a DTCM image of model code
+ * `model` (enum fx_model), 0 for a code that is no model. */
+static inline uint32_t snn_core_params_bytes(uint32_t model)
+{
+    switch (model) {
+    case FX_MODEL_LIF_CURR_EXP: return sizeof(struct fx_lif_curr_exp);
+    case FX_MODEL_LIF_COND_EXP: return sizeof(struct fx_lif_cond_exp);
+    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_if_curr_delta);
+    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izhikevich);
+    case FX_MODEL_IF: return sizeof(struct fx_if);
+    case FX_MODEL_SPIKE_SOURCE_ARRAY: return sizeof(struct snn_array_neuron);
+    case FX_MODEL_SPIKE_SOURCE_POISSON: return sizeof(struct fx_poisson);
+    }
+    return 0;
+}
+
+/* The bytes of one neuron's state (0 for spike sources and non-models). */
+static inline uint32_t snn_core_state_bytes(uint32_t model)
+{
+    switch (model) {
+    case FX_MODEL_LIF_CURR_EXP:
+    case FX_MODEL_LIF_COND_EXP:
+    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_lif_state);
+    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izh_state);
+    case FX_MODEL_IF: return sizeof(struct fx_if_state);
+    }
+    return 0;
+}
 
 #endif

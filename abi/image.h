@@ -142,6 +142,16 @@ struct snn_image_sdram {
     uint32_t stored_bytes;             /* the words that follow */
 };
 
+/* The sizes docs/image-format.md gives, held to by every compiler. */
+_Static_assert(sizeof(struct snn_image_header) == 48, "header is 48 bytes");
+_Static_assert(sizeof(struct snn_image_section) == 24, "a section entry is 24 bytes");
+_Static_assert(sizeof(struct snn_image_machine) == 104, "machine is 104 bytes");
+_Static_assert(sizeof(struct snn_image_run) == 32, "run is 32 bytes");
+_Static_assert(sizeof(struct snn_image_pop) == 24, "pop is 24 bytes");
+_Static_assert(sizeof(struct snn_image_slice) == 24, "slice is 24 bytes");
+_Static_assert(sizeof(struct snn_image_route) == 16, "route is 16 bytes");
+_Static_assert(sizeof(struct snn_image_sdram) == 16, "sdram prefix is 16 bytes");
+
 /* ---- CRC-32 ------------------------------------------------------------------
  *
  * The CRC of zlib, PNG and Ethernet (reflected polynomial 0xEDB88320,

@@ -15,32 +15,6 @@
 
 #define NONE 0xFFFFFFFFu
 
-static uint32_t params_bytes(uint32_t model)
-{
-    switch (model) {
-    case FX_MODEL_LIF_CURR_EXP: return sizeof(struct fx_lif_curr_exp);
-    case FX_MODEL_LIF_COND_EXP: return sizeof(struct fx_lif_cond_exp);
-    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_if_curr_delta);
-    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izhikevich);
-    case FX_MODEL_IF: return sizeof(struct fx_if);
-    case FX_MODEL_SPIKE_SOURCE_ARRAY: return sizeof(struct snn_array_neuron);
-    case FX_MODEL_SPIKE_SOURCE_POISSON: return sizeof(struct fx_poisson);
-    }
-    return 0;
-}
-
-static uint32_t state_bytes(uint32_t model)
-{
-    switch (model) {
-    case FX_MODEL_LIF_CURR_EXP:
-    case FX_MODEL_LIF_COND_EXP:
-    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_lif_state);
-    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izh_state);
-    case FX_MODEL_IF: return sizeof(struct fx_if_state);
-    }
-    return 0;
-}
-
 static int is_source(uint32_t model)
 {
     return model == FX_MODEL_SPIKE_SOURCE_ARRAY || model == FX_MODEL_SPIKE_SOURCE_POISSON;
@@ -65,7 +39,7 @@ enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t d
         dst[k] = src[k];
     if (h->version != SNN_CORE_IMAGE_VERSION)
         return SNN_CORE_BAD_VERSION;
-    uint32_t pb = params_bytes(h->model), sb = state_bytes(h->model);
+    uint32_t pb = snn_core_params_bytes(h->model), sb = snn_core_state_bytes(h->model);
     if (!pb)
         return SNN_CORE_BAD_MODEL;
     if (h->n == 0 || h->n > SNN_CORE_MAX_NEURONS || (h->ring_slots & (h->ring_slots - 1)) ||

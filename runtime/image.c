@@ -42,16 +42,6 @@
 #error "images are little-endian; this reader copies their words as the host holds them"
 #endif
 
-_Static_assert(sizeof(struct snn_image_header) == 48, "header is 48 bytes");
-_Static_assert(sizeof(struct snn_image_section) == 24, "a section entry is 24 bytes");
-_Static_assert(sizeof(struct snn_image_machine) == 104, "machine is 104 bytes");
-_Static_assert(sizeof(struct snn_image_run) == 32, "run is 32 bytes");
-_Static_assert(sizeof(struct snn_image_pop) == 24, "pop is 24 bytes");
-_Static_assert(sizeof(struct snn_image_slice) == 24, "slice is 24 bytes");
-_Static_assert(sizeof(struct snn_image_route) == 16, "route is 16 bytes");
-_Static_assert(sizeof(struct snn_image_sdram) == 16, "sdram prefix is 16 bytes");
-_Static_assert(sizeof(struct snn_core_header) == 136, "core header is 136 bytes");
-_Static_assert(sizeof(struct snn_key_entry) == 16, "key entry is 16 bytes");
 
 #define HEADER_BYTES 48u
 #define ENTRY_BYTES 24u
@@ -190,34 +180,6 @@ static const uint8_t *payload(const struct snn_image *img, uint32_t k)
 static uint32_t popcount(uint32_t w)
 {
     return snn_popcount32(w);
-}
-
-/* Per-neuron parameter and state bytes of a model (docs/core-image.md);
- * 0 parameters for a code that is no model. */
-static uint32_t params_bytes(uint32_t model)
-{
-    switch (model) {
-    case FX_MODEL_LIF_CURR_EXP: return sizeof(struct fx_lif_curr_exp);
-    case FX_MODEL_LIF_COND_EXP: return sizeof(struct fx_lif_cond_exp);
-    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_if_curr_delta);
-    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izhikevich);
-    case FX_MODEL_IF: return sizeof(struct fx_if);
-    case FX_MODEL_SPIKE_SOURCE_ARRAY: return sizeof(struct snn_array_neuron);
-    case FX_MODEL_SPIKE_SOURCE_POISSON: return sizeof(struct fx_poisson);
-    default: return 0;
-    }
-}
-
-static uint32_t state_bytes(uint32_t model)
-{
-    switch (model) {
-    case FX_MODEL_LIF_CURR_EXP:
-    case FX_MODEL_LIF_COND_EXP:
-    case FX_MODEL_IF_CURR_DELTA: return sizeof(struct fx_lif_state);
-    case FX_MODEL_IZHIKEVICH: return sizeof(struct fx_izh_state);
-    case FX_MODEL_IF: return sizeof(struct fx_if_state);
-    default: return 0;
-    }
 }
 
 static bool is_source(uint32_t model)
@@ -506,7 +468,7 @@ static int check_run(struct ck *c, uint32_t k)
         uint64_t o = pops_at + 24ull * i;
         if (pp->size == 0)
             return fail_sec(c, o, k, "population %u has no neurons", i);
-        if (!params_bytes(pp->model))
+        if (!snn_core_params_bytes(pp->model))
             return fail_sec(c, o + 4, k, "population %u: unknown model %u", i, pp->model);
         if (pp->record & ~(uint32_t)(SNN_CORE_RECORD_SPIKES | SNN_CORE_RECORD_V))
             return fail_sec(c, o + 8, k, "population %u: unknown recording bits 0x%x", i,
@@ -677,8 +639,8 @@ static int check_dtcm(struct ck *c, uint32_t k, uint32_t s, struct snn_core_head
                         "ring_slots %u, n_keys %u: a source has 0 and 0, a neuron a power of two "
                         "of at least 2 slots",
                         h->ring_slots, h->n_keys);
-    uint64_t state_off = 136ull + (uint64_t)h->n * params_bytes(h->model),
-             keys_off = state_off + (uint64_t)h->n * state_bytes(h->model),
+    uint64_t state_off = 136ull + (uint64_t)h->n * snn_core_params_bytes(h->model),
+             keys_off = state_off + (uint64_t)h->n * snn_core_state_bytes(h->model),
              img_bytes = keys_off + 16ull * h->n_keys;
     if (h->params_off != 136 || h->state_off != state_off || h->keys_off != keys_off ||
         h->dtcm_image_bytes != img_bytes || img_bytes != sec->bytes)

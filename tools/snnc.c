@@ -231,6 +231,22 @@ static const char INSPECT_HELP[] =
 
 /* ---- small helpers ------------------------------------------------------- */
 
+/* An argument's option name: "--name=value" gives "--name" (copied into
+ * name, of size bytes) and *value "value", as if it were "--name value";
+ * any other argument is its own name, *value NULL. */
+static const char *option_name(const char *arg, char *name, size_t size, const char **value)
+{
+    const char *eq = strchr(arg, '=');
+    *value = NULL;
+    if (arg[0] == '-' && arg[1] == '-' && eq && (size_t)(eq - arg) < size) {
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = 0;
+        *value = eq + 1;
+        return name;
+    }
+    return arg;
+}
+
 static int usage_error(const char *help, const char *fmt, const char *arg)
 {
     fprintf(stderr, "snnc: ");
@@ -942,13 +958,7 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
     memset(o, 0, sizeof *o);
     for (int i = 0; i < argc; i++) {
         char name[32];
-        const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
-        if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = 0;
-            a = name;
-            v = eq + 1;
-        }
+        const char *v, *a = option_name(argv[i], name, sizeof name, &v);
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--steps") || !strcmp(a, "--threads") ||
                       (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device")));
@@ -998,6 +1008,55 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
     return 0;
 }
 
+/* What run and verify load: the network (when FILE is one), the image
+ * (checked from a file, or built in memory), the emulator and the steps. */
+struct exec_state {
+    struct snn_diag *d;
+    struct snn_net *net;
+    struct snn_image *checked;
+    char *img;
+    size_t size;
+    struct snn_emu *e;
+    uint32_t steps;
+};
+
+static int exec_load(const struct exec_opts *o, bool image, struct exec_state *x)
+{
+    memset(x, 0, sizeof *x);
+    x->d = snn_diag_new(stderr);
+    int err = x->d ? 0 : SNN_ENOMEM;
+    if (!err && image) {
+        err = snn_image_read_file(o->file, x->d, &x->checked);
+        if (err == SNN_EIO)
+            err = SNN_EPARSE; /* an image that cannot be read is an error in the input */
+    } else if (!err) {
+        err = load_net(o->file, x->d, &x->net);
+        if (!err)
+            err = build_in_memory(x->net, o->target, o->npc, x->d, &x->img, &x->size);
+    }
+    struct snn_emu_options eo = {.threads = o->threads};
+    if (!err) {
+        uint64_t n = x->size;
+        const void *bytes = x->checked ? snn_image_data(x->checked, &n) : x->img;
+        err = snn_emu_new(bytes, n, &eo, x->d, &x->e);
+    }
+    x->steps = o->steps ? (uint32_t)o->steps : x->e ? snn_emu_n_steps(x->e) : 0;
+    if (!err && x->steps == 0) {
+        fprintf(stderr, "snnc: error: the run has no duration: give --steps\n");
+        err = SNN_EPARSE;
+    }
+    return err;
+}
+
+static void exec_free(struct exec_state *x)
+{
+    snn_emu_free(x->e);
+    snn_image_free(x->checked);
+    free(x->img);
+    snn_net_free(x->net);
+    snn_diag_free(x->d);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct exec_opts o;
@@ -1008,34 +1067,11 @@ static int cmd_run(int argc, char **argv)
     if (!image && !o.target)
         return usage_error(RUN_HELP, "%s",
                            "a network needs --target (or give an image: snnc build)");
-    struct snn_diag *d = snn_diag_new(stderr);
-    struct snn_net *net = NULL;
-    struct snn_image *checked = NULL;
-    struct snn_emu *e = NULL;
-    char *img = NULL;
-    size_t size = 0;
+    struct exec_state x;
+    int err = exec_load(&o, image, &x);
+    struct snn_emu *e = x.e;
+    uint32_t steps = x.steps;
     uint64_t *pop_spikes = NULL;
-    int err = d ? 0 : SNN_ENOMEM;
-    if (!err && image) {
-        err = snn_image_read_file(o.file, d, &checked);
-        if (err == SNN_EIO)
-            err = SNN_EPARSE; /* an image that cannot be read is an error in the input */
-    } else if (!err) {
-        err = load_net(o.file, d, &net);
-        if (!err)
-            err = build_in_memory(net, o.target, o.npc, d, &img, &size);
-    }
-    struct snn_emu_options eo = {.threads = o.threads};
-    if (!err) {
-        uint64_t n = size;
-        const void *bytes = checked ? snn_image_data(checked, &n) : img;
-        err = snn_emu_new(bytes, n, &eo, d, &e);
-    }
-    uint32_t steps = o.steps ? (uint32_t)o.steps : e ? snn_emu_n_steps(e) : 0;
-    if (!err && steps == 0) {
-        fprintf(stderr, "snnc: error: the run has no duration: give --steps\n");
-        err = SNN_EPARSE;
-    }
     struct out_file so = {0};
     struct run_ctx ctx = {.e = e};
     if (!err && !(pop_spikes = snn_calloc(snn_emu_n_pops(e) + 1, sizeof *pop_spikes)))
@@ -1057,11 +1093,7 @@ static int cmd_run(int argc, char **argv)
     if (!err && !o.quiet)
         print_emu_summary(e, steps, wall, pop_spikes);
     snn_free(pop_spikes);
-    snn_emu_free(e);
-    snn_image_free(checked);
-    free(img);
-    snn_net_free(net);
-    snn_diag_free(d);
+    exec_free(&x);
     return exit_code_of(err);
 }
 
@@ -1084,23 +1116,13 @@ static int cmd_verify(int argc, char **argv)
         return u < 0 ? 0 : u;
     if (!o.target)
         return usage_error(VERIFY_HELP, "%s", "missing --target (snnc targets lists the built-in ones)");
-    struct snn_diag *d = snn_diag_new(stderr);
-    struct snn_net *net = NULL;
-    struct snn_emu *e = NULL;
-    char *img = NULL;
-    size_t size = 0;
+    struct exec_state x;
+    int err = exec_load(&o, false, &x);
+    struct snn_net *net = x.net;
+    struct snn_emu *e = x.e;
+    struct snn_diag *d = x.d;
+    uint32_t steps = x.steps;
     struct snn_spike_list ref = {0}, emu = {0};
-    int err = d ? load_net(o.file, d, &net) : SNN_ENOMEM;
-    if (!err)
-        err = build_in_memory(net, o.target, o.npc, d, &img, &size);
-    struct snn_emu_options eo = {.threads = o.threads};
-    if (!err)
-        err = snn_emu_new(img, size, &eo, d, &e);
-    uint32_t steps = o.steps ? (uint32_t)o.steps : e ? snn_emu_n_steps(e) : 0;
-    if (!err && steps == 0) {
-        fprintf(stderr, "snnc: error: the network has no duration: give --steps\n");
-        err = SNN_EPARSE;
-    }
     double t_ref = 0, t_emu = 0;
     if (!err) {
         struct snn_sim_opts so = {.steps = steps, .ctx = &ref, .on_spikes = collect_spikes,
@@ -1146,10 +1168,7 @@ static int cmd_verify(int argc, char **argv)
     }
     snn_spike_list_free(&ref);
     snn_spike_list_free(&emu);
-    snn_emu_free(e);
-    free(img);
-    snn_net_free(net);
-    snn_diag_free(d);
+    exec_free(&x);
     return exit_code_of(err);
 }
 
@@ -1167,15 +1186,8 @@ static int cmd_map(int argc, char **argv, bool build)
     enum snn_map_pass until = SNN_PASS_LAYOUT;
     int quiet = 0, have_seed = 0;
     for (int i = 0; i < argc; i++) {
-        /* --name=value is --name value. */
         char name[32];
-        const char *a = argv[i], *v = NULL, *eq = strchr(a, '=');
-        if (a[0] == '-' && a[1] == '-' && eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = 0;
-            a = name;
-            v = eq + 1;
-        }
+        const char *v, *a = option_name(argv[i], name, sizeof name, &v);
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--report") ||
                       !strcmp(a, "--compress") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--rate") || !strcmp(a, "--seed") || !strcmp(a, "--dump-after") ||

@@ -33,6 +33,7 @@
 #include "runtime/image.h"
 #include "support/arena.h"
 #include "support/err.h"
+#include "sink.h"
 
 /* ---- assembling ------------------------------------------------------------- */
 
@@ -244,35 +245,6 @@ static uint8_t *build(const struct fixture *f, uint64_t *size)
 
 /* ---- checking ------------------------------------------------------------------- */
 
-struct sink {
-    FILE *f;
-    char *buf;
-    size_t len;
-    struct snn_diag *d;
-};
-
-static void sink_open(struct sink *s)
-{
-    s->buf = NULL;
-    s->len = 0;
-    s->f = open_memstream(&s->buf, &s->len);
-    assert_non_null(s->f);
-    s->d = snn_diag_new(s->f);
-    assert_non_null(s->d);
-}
-
-static const char *sink_text(struct sink *s)
-{
-    fflush(s->f);
-    return s->buf ? s->buf : "";
-}
-
-static void sink_close(struct sink *s)
-{
-    snn_diag_free(s->d);
-    fclose(s->f);
-    free(s->buf);
-}
 
 /* Opens a copy of the size bytes at buf in a buffer of exactly that size
  * (so the sanitizer sees any read past it); the result's code. */

@@ -30,6 +30,7 @@
 #include "support/err.h"
 #include "target/target.h"
 #include "map_testlib.h"
+#include "sink.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -98,35 +99,6 @@ static void map_free(struct snn_map *map)
     free(map);
 }
 
-/* A diagnostics sink writing to memory. */
-struct sink {
-    char *buf;
-    size_t len;
-    FILE *f;
-    struct snn_diag *d;
-};
-
-static void sink_open(struct sink *s)
-{
-    s->buf = NULL;
-    s->f = open_memstream(&s->buf, &s->len);
-    assert_non_null(s->f);
-    s->d = snn_diag_new(s->f);
-    assert_non_null(s->d);
-}
-
-static const char *sink_text(struct sink *s)
-{
-    fflush(s->f);
-    return s->buf ? s->buf : "";
-}
-
-static void sink_close(struct sink *s)
-{
-    snn_diag_free(s->d);
-    fclose(s->f);
-    free(s->buf);
-}
 
 static int partition_ok(struct snn_map *map)
 {
