@@ -715,6 +715,17 @@ uint32_t snn_emu_pop_size(const struct snn_emu *e, uint32_t p)
     return p < e->n_pops ? e->pop_size[p] : 0;
 }
 
+void snn_emu_pop_slices(const struct snn_emu *e, uint32_t p, uint32_t *first, uint32_t *count)
+{
+    *first = p < e->n_pops ? e->pop_first[p] : 0;
+    *count = p < e->n_pops ? e->pop_first[p + 1] - e->pop_first[p] : 0;
+}
+
+uint32_t snn_emu_steps_run(const struct snn_emu *e)
+{
+    return e->t;
+}
+
 uint32_t snn_emu_dt_ns(const struct snn_emu *e)
 {
     return e->dt_ns;

@@ -87,6 +87,10 @@ uint32_t snn_emu_n_steps(const struct snn_emu *e);
 uint32_t snn_emu_n_pops(const struct snn_emu *e);
 const char *snn_emu_pop_name(const struct snn_emu *e, uint32_t p);
 uint32_t snn_emu_pop_size(const struct snn_emu *e, uint32_t p);
+/* Population p's slices: [*first, *first + *count) in slice order. */
+void snn_emu_pop_slices(const struct snn_emu *e, uint32_t p, uint32_t *first, uint32_t *count);
+/* Steps run so far. */
+uint32_t snn_emu_steps_run(const struct snn_emu *e);
 /* The timestep in nanoseconds. */
 uint32_t snn_emu_dt_ns(const struct snn_emu *e);
 /* The machine's name. */
