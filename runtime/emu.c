@@ -274,6 +274,8 @@ static int build_routes(struct snn_emu *e, uint32_t where, const uint8_t *p, uin
     if (x >= e->m->width || y >= e->m->height || bytes % sizeof(struct snn_image_route))
         return bad(d, "a routing table lies outside the machine");
     struct chip *c = &e->chips[y * e->m->width + x];
+    if (c->e)
+        return bad(d, "a chip has two routing tables");
     uint32_t n = bytes / sizeof(struct snn_image_route);
     c->e = snn_malloc((size_t)(n ? n : 1) * sizeof *c->e);
     if (!c->e)
