@@ -9,7 +9,9 @@
  * slices and multi-chip routes, a machine with a dead chip, a dead core
  * and dead links (routes detour), one thread against two (the same
  * spikes and counters), runs split in pieces, the traffic counters
- * (every hop on some link, every packet delivered), and routing faults
+ * (every hop on some link, every packet delivered), random networks
+ * (every model and connector, delays up to 255 steps, slices small
+ * enough for many cores and multi-chip routes), and routing faults
  * the emulator must count: an entry removed from a table (packets from a
  * local core unrouted), and a route sent into a dead link.
  */
@@ -32,6 +34,8 @@
 #include "mapper/mapper.h"
 #include "runtime/emu.h"
 #include "support/err.h"
+#include "map_testlib.h"
+#include "net_testlib.h"
 #include "target/target.h"
 
 #ifndef SNN_SOURCE_DIR
@@ -109,9 +113,11 @@ static void same_spikes(const char *what, const struct snn_spike_list *a,
                      b->pop[k], b->neuron[k]);
 }
 
-/* Runs the image for steps (in pieces of `piece` steps) on `threads`. */
-static void emulate(const struct built *b, unsigned threads, uint32_t steps, uint32_t piece,
-                    struct snn_spike_list *out, struct snn_emu_counters *c)
+/* Runs the image for steps (in pieces of `piece` steps) on `threads`;
+ * m is the machine it was built for (its links are counted). */
+static void emulate_on(const struct built *b, const struct snn_machine *m, unsigned threads,
+                       uint32_t steps, uint32_t piece, struct snn_spike_list *out,
+                       struct snn_emu_counters *c)
 {
     struct snn_emu_options o = {.threads = threads};
     struct snn_emu *e = NULL;
@@ -121,12 +127,18 @@ static void emulate(const struct built *b, unsigned threads, uint32_t steps, uin
     snn_emu_counters(e, c);
     /* every hop is on some link */
     uint64_t links = 0;
-    for (uint32_t y = 0; y < b->m->height; y++)
-        for (uint32_t x = 0; x < b->m->width; x++)
+    for (uint32_t y = 0; y < m->height; y++)
+        for (uint32_t x = 0; x < m->width; x++)
             for (unsigned l = 0; l < 6; l++)
                 links += snn_emu_link_packets(e, x, y, l);
     assert_int_equal(links, c->hops);
     snn_emu_free(e);
+}
+
+static void emulate(const struct built *b, unsigned threads, uint32_t steps, uint32_t piece,
+                    struct snn_spike_list *out, struct snn_emu_counters *c)
+{
+    emulate_on(b, b->m, threads, steps, piece, out, c);
 }
 
 static void check(const char *network, const char *target, uint32_t npc, uint32_t steps)
@@ -194,6 +206,76 @@ static void test_dead_parts(void **state)
 {
     (void)state;
     check("tests/golden/map/chain.yaml", "tests/golden/map/targets/grid3_dead.yaml", 2, 10);
+}
+
+/* A Poisson drive strong enough to make every neuron population of net
+ * fire: 20 sources at 400 Hz, each neuron reached by about half of them. */
+static void add_drive(struct snn_net *net)
+{
+    uint32_t n = net->n_pops;
+    uint32_t s = pop(net, "drive", SNN_MODEL_SPIKE_SOURCE_POISSON, 20);
+    int slot = snn_model_param(SNN_MODEL_SPIKE_SOURCE_POISSON, "rate");
+    assert_true(slot >= 0);
+    net->pops[s].params[slot] = (struct snn_value){.kind = SNN_VAL_CONST, .c = 400.0};
+    for (uint32_t p = 0; p < n; p++)
+        if (!snn_models[net->pops[p].model].is_source)
+            proj(net, s, p, SNN_CONN_FIXED_PROBABILITY, SNN_RECEPTOR_EXC, 3.0, net->dt_ms)
+                ->conn.p = 0.5;
+}
+
+/* Random networks (tests/unit/net_testlib.h): mapped at a few neurons
+ * per core on the 4- and 48-chip boards, written, emulated and compared
+ * with the simulator, every spike of every population. */
+static void test_random_networks(void **state)
+{
+    (void)state;
+    struct snn_machine *m5 = NULL, *m3 = NULL;
+    assert_int_equal(snn_target_load("spinn5", NULL, &m5), 0);
+    assert_int_equal(snn_target_load("spinn3", NULL, &m3), 0);
+    rng_state = 0x9E3779B97F4A7C15ull;
+    uint64_t spikes = 0, hops = 0;
+    for (int iter = 0; iter < 24; iter++) {
+        struct built b = {0};
+        b.net = random_net(60, iter % 3 == 0);
+        add_drive(b.net);
+        assert_int_equal(snn_ir_verify(b.net, NULL), 0);
+        const struct snn_machine *m = iter % 2 ? m5 : m3;
+        struct snn_map_options o;
+        snn_map_options_init(&o);
+        o.neurons_per_core = m == m5 ? 1 + rnd(4) : 8 + rnd(24);
+        o.seed = b.net->seed;
+        assert_int_equal(snn_map_new(b.net, m, &o, &b.map), 0);
+        if (snn_map_run(b.map, SNN_PASS_LAYOUT, 0, NULL, NULL) != 0) {
+            /* too many slices for the 4-chip board: a bigger share */
+            snn_map_free(b.map);
+            o.neurons_per_core = 64;
+            assert_int_equal(snn_map_new(b.net, m, &o, &b.map), 0);
+            assert_int_equal(snn_map_run(b.map, SNN_PASS_LAYOUT, 0, NULL, NULL), 0);
+        }
+        FILE *f = open_memstream(&b.img, &b.size);
+        assert_int_equal(snn_spinn_image_write(b.map, f, NULL), 0);
+        assert_int_equal(fclose(f), 0);
+        b.m = NULL; /* the machines are shared; unbuild must not free them */
+        uint32_t steps = 60 + rnd(100);
+        struct snn_spike_list ref = {0}, got = {0};
+        reference(b.net, steps, &ref);
+        struct snn_emu_counters c;
+        emulate_on(&b, m, 2, steps, steps, &got, &c);
+        char what[64];
+        snprintf(what, sizeof what, "random network %d", iter);
+        same_spikes(what, &got, &ref);
+        assert_int_equal(c.unrouted + c.dead_link + c.no_core + c.loops + c.unknown, 0);
+        spikes += ref.n;
+        hops += c.hops;
+        snn_spike_list_free(&ref);
+        snn_spike_list_free(&got);
+        unbuild(&b);
+    }
+    assert_true(spikes > 1000 && hops > 1000); /* the networks did something, across chips */
+    printf("24 random networks: %llu spikes, %llu hops, equal\n", (unsigned long long)spikes,
+           (unsigned long long)hops);
+    snn_machine_free(m5);
+    snn_machine_free(m3);
 }
 
 /* The index of the first section of a kind in an image. */
@@ -277,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_synfire),       cmocka_unit_test(test_izhikevich),
         cmocka_unit_test(test_poisson),       cmocka_unit_test(test_dead_parts),
         cmocka_unit_test(test_routing_faults), cmocka_unit_test(test_bad_images),
+        cmocka_unit_test(test_random_networks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
