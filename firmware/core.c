@@ -91,6 +91,8 @@ enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t d
     c->ring = ring;
     c->keys = ke;
     c->now = NONE;
+    for (uint32_t k = 0; k < SNN_CORE_MAX_NEURONS / 32; k++)
+        c->pending[k] = 0;
     struct snn_core_counters zero = {0};
     c->c = zero;
     for (uint64_t k = 0; k < (uint64_t)2 * h->ring_slots * h->n; k++)
@@ -163,6 +165,12 @@ void snn_core_packet(struct snn_core *c, uint32_t key)
     c->c.synapses += n;
 }
 
+void snn_core_inject(struct snn_core *c, uint32_t i)
+{
+    if (is_source(c->h.model) && i < c->h.n)
+        c->pending[i / 32] |= 1u << (i % 32);
+}
+
 /* The v of neuron i's state, Q15.16 mV. */
 static int32_t v_of(const struct snn_core *c, const uint8_t *state, uint32_t i)
 {
@@ -190,16 +198,20 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
         for (uint32_t i = 0; i < n; i++) {
             while (an[i].first < an[i].end && times[an[i].first] < t)
                 an[i].first++;
+            int fire = (c->pending[i / 32] >> (i % 32)) & 1u;
             if (an[i].first < an[i].end && times[an[i].first] == t) {
                 an[i].first++;
-                out[nf++] = h->key | i;
+                fire = 1;
             }
+            if (fire)
+                out[nf++] = h->key | i;
         }
     } else if (h->model == FX_MODEL_SPIKE_SOURCE_POISSON) {
         const struct fx_poisson *p = (const struct fx_poisson *)params;
         uint64_t seed = (uint64_t)h->seed_hi << 32 | h->seed_lo;
         for (uint32_t i = 0; i < n; i++)
-            if (fx_poisson_fires(&p[i], seed, h->pop, h->lo + i, t))
+            if (((c->pending[i / 32] >> (i % 32)) & 1u) ||
+                fx_poisson_fires(&p[i], seed, h->pop, h->lo + i, t))
                 out[nf++] = h->key | i;
     } else {
         int32_t *ie = c->ring + (uint64_t)(t & (h->ring_slots - 1)) * 2 * n, *ii = ie + n;
@@ -245,6 +257,8 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
             if ((h->record_v_mask[i / 32] >> (i % 32)) & 1u)
                 v[k++] = (uint32_t)v_of(c, state, i);
     }
+    for (uint32_t k = 0; k < SNN_CORE_MAX_NEURONS / 32; k++)
+        c->pending[k] = 0;
     c->now = t;
     c->c.steps++;
     c->c.spikes += nf;

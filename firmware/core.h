@@ -52,6 +52,7 @@ struct snn_core {
     int32_t *ring;               /* 2 x ring_slots x n words, receptor-major per slot */
     const struct snn_key_entry *keys;
     uint32_t now;                /* the step of the last tick (UINT32_MAX before the first) */
+    uint32_t pending[SNN_CORE_MAX_NEURONS / 32]; /* spike sources: fire at the next tick */
     struct snn_core_counters c;
 };
 
@@ -77,6 +78,11 @@ enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t d
 /* A multicast packet with key `key` arrived (after the tick of the step
  * its spike was sent in). */
 void snn_core_packet(struct snn_core *c, uint32_t key);
+
+/* Input: spike-source neuron i (of the slice) fires at the next tick,
+ * besides its own spike times or draws (once, however often it is
+ * asked).  Ignored by a core of neurons and for i past the slice. */
+void snn_core_inject(struct snn_core *c, uint32_t i);
 
 /* One timestep.  Writes the keys of the neurons that fired to out (room
  * for n keys) and returns how many; the caller sends them as multicast

@@ -166,6 +166,22 @@ int snn_device_read_v(const struct snn_device *dev, uint32_t pop, uint32_t neuro
     return 0;
 }
 
+int snn_device_inject(struct snn_device *dev, uint32_t pop, uint32_t neuron, uint32_t step,
+                      struct snn_diag *d)
+{
+    if (!dev->emu) {
+        snn_diag_error(d, NULL, "the device has no image loaded");
+        return SNN_EINVAL;
+    }
+    int rc = snn_emu_inject(dev->emu, pop, neuron, step);
+    if (rc == SNN_EINVAL)
+        snn_diag_error(d, NULL,
+                       "cannot inject a spike of neuron %u of population %u in step %u: no such "
+                       "neuron, not a spike source, or a step already run (%u have run)",
+                       neuron, pop, step, snn_emu_steps_run(dev->emu));
+    return rc;
+}
+
 void snn_device_counters(const struct snn_device *dev, struct snn_device_counters *out)
 {
     memset(out, 0, sizeof *out);

@@ -78,6 +78,14 @@ int snn_device_read_spike(const struct snn_device *dev, uint32_t pop, uint32_t n
 int snn_device_read_v(const struct snn_device *dev, uint32_t pop, uint32_t neuron, uint32_t step,
                       int32_t *v, struct snn_diag *d);
 
+/* Input: neuron `neuron` of spike-source population pop fires in step
+ * `step`, besides its own spikes (as `snnc sim --input` does); call before
+ * the run that reaches the step.  0, or SNN_EINVAL (reported): nothing
+ * loaded, no such neuron, a population that is no spike source, a step
+ * already run; SNN_ENOMEM. */
+int snn_device_inject(struct snn_device *dev, uint32_t pop, uint32_t neuron, uint32_t step,
+                      struct snn_diag *d);
+
 void snn_device_counters(const struct snn_device *dev, struct snn_device_counters *out);
 
 #endif

@@ -67,6 +67,13 @@ struct slice_info {
     uint32_t pop, lo, n, key, chip;
 };
 
+/* A slice's input spikes, (step << 32 | neuron) ascending from cur on. */
+struct inputs {
+    uint64_t *v;
+    uint32_t n, cap, cur;
+    bool sorted;
+};
+
 struct snn_emu {
     struct snn_machine *m;
     struct chip *chips;      /* width x height */
@@ -84,6 +91,7 @@ struct snn_emu {
     uint32_t *fired;         /* [parity][slice][256] */
     uint32_t *n_fired;       /* [parity][slice] */
     uint32_t *report;        /* a population's spikes, for the callback */
+    struct inputs *in;       /* by slice */
     unsigned threads;
     struct tcount tc[MAX_THREADS];
     uint32_t t;              /* steps run so far */
@@ -368,14 +376,15 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
             if (!rc) {
                 uint32_t S = e->n_slices;
                 e->cores = snn_calloc(S + 1, sizeof *e->cores);
+                e->in = snn_calloc(S + 1, sizeof *e->in);
                 e->dtcm = snn_calloc(S + 1, sizeof *e->dtcm);
                 e->sdram = snn_calloc(S + 1, sizeof *e->sdram);
                 e->ring = snn_calloc(S + 1, sizeof *e->ring);
                 e->inbox = snn_calloc(2 * (size_t)e->threads * S + 1, sizeof *e->inbox);
                 e->fired = snn_malloc(2 * ((size_t)S + 1) * SNN_CORE_MAX_NEURONS * sizeof *e->fired);
                 e->n_fired = snn_calloc(2 * ((size_t)S + 1), sizeof *e->n_fired);
-                if (!e->cores || !e->dtcm || !e->sdram || !e->ring || !e->inbox || !e->fired ||
-                    !e->n_fired)
+                if (!e->cores || !e->in || !e->dtcm || !e->sdram || !e->ring || !e->inbox ||
+                    !e->fired || !e->n_fired)
                     rc = SNN_ENOMEM;
             }
         } else if (s.kind == SNN_SEC_ROUTES) {
@@ -419,6 +428,9 @@ void snn_emu_free(struct snn_emu *e)
 {
     if (!e)
         return;
+    for (uint32_t s = 0; e->in && s < e->n_slices; s++)
+        snn_free(e->in[s].v);
+    snn_free(e->in);
     for (uint32_t s = 0; e->dtcm && s < e->n_slices; s++) {
         snn_free(e->dtcm[s]);
         snn_free(e->sdram[s]);
@@ -448,6 +460,12 @@ void snn_emu_free(struct snn_emu *e)
     snn_free(e->report);
     snn_machine_free(e->m);
     snn_free(e);
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* ---- running ------------------------------------------------------------------ */
@@ -556,6 +574,9 @@ static int lane_step(struct snn_emu *e, unsigned k, uint32_t t)
     uint32_t par = t & 1, prev = par ^ 1;
     for (uint32_t s = k; s < e->n_slices; s += T) {
         struct snn_core *c = &e->cores[s];
+        struct inputs *in = &e->in[s];
+        for (; in->cur < in->n && (uint32_t)(in->v[in->cur] >> 32) == t; in->cur++)
+            snn_core_inject(c, (uint32_t)in->v[in->cur]);
         for (unsigned j = 0; j < T; j++) {
             struct keys *b = inbox(e, prev, j, s);
             for (uint32_t q = 0; q < b->n; q++)
@@ -613,6 +634,13 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
     if (steps > UINT32_MAX - e->t)
         steps = UINT32_MAX - e->t;
     e->run_end = e->t + steps;
+    for (uint32_t s = 0; s < e->n_slices; s++) {
+        struct inputs *in = &e->in[s];
+        if (!in->sorted) {
+            qsort(in->v + in->cur, in->n - in->cur, sizeof *in->v, compare_u64);
+            in->sorted = true;
+        }
+    }
     e->on_spikes = on_spikes;
     e->ctx = ctx;
     atomic_store(&e->stop, 0);
@@ -650,6 +678,30 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
         rc = report(e, e->run_end - 1, (e->run_end - 1) & 1);
     e->t = e->run_end;
     return rc;
+}
+
+int snn_emu_inject(struct snn_emu *e, uint32_t pop, uint32_t neuron, uint32_t step)
+{
+    if (pop >= e->n_pops || neuron >= e->pop_size[pop] || step < e->t)
+        return SNN_EINVAL;
+    uint32_t s = e->pop_first[pop];
+    while (s < e->pop_first[pop + 1] && neuron - e->slices[s].lo >= e->slices[s].n)
+        s++;
+    if (s == e->pop_first[pop + 1] || (e->cores[s].h.model != FX_MODEL_SPIKE_SOURCE_ARRAY &&
+                                       e->cores[s].h.model != FX_MODEL_SPIKE_SOURCE_POISSON))
+        return SNN_EINVAL;
+    struct inputs *in = &e->in[s];
+    if (in->n == in->cap) {
+        uint32_t cap = in->cap ? 2 * in->cap : 16;
+        uint64_t *v = snn_realloc(in->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return SNN_ENOMEM;
+        in->v = v;
+        in->cap = cap;
+    }
+    in->v[in->n++] = (uint64_t)step << 32 | (neuron - e->slices[s].lo);
+    in->sorted = false;
+    return 0;
 }
 
 void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out)

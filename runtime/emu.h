@@ -70,6 +70,12 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
                                  uint32_t n),
                 void *ctx);
 
+/* Input: neuron `neuron` of spike-source population pop fires in step
+ * `step` (besides its own spikes), as the simulator's input spikes do.
+ * 0, or SNN_EINVAL for a population that is no spike source, a neuron it
+ * does not have, or a step already run; SNN_ENOMEM. */
+int snn_emu_inject(struct snn_emu *e, uint32_t pop, uint32_t neuron, uint32_t step);
+
 void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out);
 
 /* Packets carried so far over link (0 .. 5) of chip (x, y). */

@@ -194,6 +194,8 @@ static const char RUN_HELP[] =
     "  --neurons-per-core N at most N neurons on a core (a network FILE)\n"
     "  --device emu         where to run: the board emulator (the only device yet)\n"
     "  --steps N            timesteps to run (default: the run's duration)\n"
+    "  --input SPIKES.csv   extra spikes for spike sources (step,population,neuron),\n"
+    "                       as 'snnc sim --input'; with a network FILE\n"
     "  -o SPIKES.csv        write every spike (step,population,neuron; '-' for\n"
     "                       standard output), as 'snnc sim -o --all' does\n"
     "  --threads N          emulator threads, 1 or 2 (default 2)\n"
@@ -947,7 +949,7 @@ static void print_emu_summary(const struct snn_emu *e, uint32_t steps, double wa
 
 /* The options run and verify share. */
 struct exec_opts {
-    const char *file, *target, *out;
+    const char *file, *target, *out, *input;
     uint32_t npc, threads;
     uint64_t steps;
     int quiet;
@@ -961,7 +963,8 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
         const char *v, *a = option_name(argv[i], name, sizeof name, &v);
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--steps") || !strcmp(a, "--threads") ||
-                      (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device")));
+                      (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device") ||
+                                   !strcmp(a, "--input")));
         if (v && !has_arg)
             return usage_error(help, "unknown option '%s'", argv[i]);
         if (has_arg && !v) {
@@ -977,6 +980,8 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
             o->target = v;
         } else if (!strcmp(a, "-o")) {
             o->out = v;
+        } else if (!strcmp(a, "--input")) {
+            o->input = v;
         } else if (!strcmp(a, "--device")) {
             if (strcmp(v, "emu"))
                 return usage_error(help, "--device: '%s' is not a device snnc has (emu)", v);
@@ -1067,11 +1072,38 @@ static int cmd_run(int argc, char **argv)
     if (!image && !o.target)
         return usage_error(RUN_HELP, "%s",
                            "a network needs --target (or give an image: snnc build)");
+    if (image && o.input)
+        return usage_error(RUN_HELP, "%s",
+                           "--input names populations of a network: give the network FILE");
     struct exec_state x;
     int err = exec_load(&o, image, &x);
     struct snn_emu *e = x.e;
     uint32_t steps = x.steps;
     uint64_t *pop_spikes = NULL;
+    if (!err && o.input) {
+        char *text;
+        size_t len;
+        struct snn_spike_list in = {0};
+        if ((err = read_file(o.input, &text, &len))) {
+            fprintf(stderr, "snnc: error: cannot read '%s': %s\n", o.input, strerror(errno));
+            err = SNN_EPARSE;
+        } else {
+            err = snn_diag_add_source(x.d, o.input, text, len);
+            if (!err)
+                err = snn_spikes_parse_csv(o.input, text, len, x.net, x.d, &in);
+            snn_free(text);
+        }
+        for (uint64_t k = 0; !err && k < in.n; k++)
+            if ((err = snn_emu_inject(e, in.pop[k], in.neuron[k], in.step[k])) == SNN_EINVAL) {
+                fprintf(stderr,
+                        "snnc: error: %s: spike %llu names neuron %u of '%s', which is no "
+                        "spike source\n",
+                        o.input, (unsigned long long)k + 1, in.neuron[k],
+                        x.net->pops[in.pop[k]].name);
+                err = SNN_EPARSE;
+            }
+        snn_spike_list_free(&in);
+    }
     struct out_file so = {0};
     struct run_ctx ctx = {.e = e};
     if (!err && !(pop_spikes = snn_calloc(snn_emu_n_pops(e) + 1, sizeof *pop_spikes)))

@@ -38,11 +38,26 @@ has "$tmp/err" "^emulated 1500 steps of 0.1 ms" "summary: steps"
 has "$tmp/err" "packets [0-9]+ delivered to cores, [0-9]+ hops over links" "summary: traffic"
 has "$tmp/err" "no packet dropped" "summary: nothing dropped"
 
+# Input spikes into a spike source: the same as the simulator's --input.
+printf 'step,population,neuron\n100,input,3\n100,input,4\n150,input,7\n2000,input,3\n' > "$tmp/in.csv"
+"$snnc" sim "$src/examples/poisson.yaml" --all -q --steps 3000 --input "$tmp/in.csv" -o "$tmp/sim_in.csv"
+"$snnc" sim "$src/examples/poisson.yaml" --all -q --steps 3000 -o "$tmp/sim_no.csv"
+cmp -s "$tmp/sim_in.csv" "$tmp/sim_no.csv" && bad "the input changes nothing" || ok "the input changes the run"
+expect 0 "run with --input" -- "$snnc" run "$src/examples/poisson.yaml" --target spinn3 --steps 3000 \
+  --input "$tmp/in.csv" -o "$tmp/emu_in.csv"
+cmp -s "$tmp/sim_in.csv" "$tmp/emu_in.csv" && ok "run --input equals sim --input" || bad "run --input differs from sim --input"
+printf 'step,population,neuron\n10,cells,1\n' > "$tmp/bad_in.csv"
+expect 1 "input into a population of neurons" -- "$snnc" run "$src/examples/poisson.yaml" --target spinn3 \
+  --steps 100 --input "$tmp/bad_in.csv"
+has "$tmp/err" "cells" "names the population"
+
 # An image runs the same.
 "$snnc" build "$src/examples/synfire.yaml" --target spinn5 -q -o "$tmp/synfire.snnb"
 expect 0 "run an image" -- "$snnc" run "$tmp/synfire.snnb" --steps 1500 -o "$tmp/img.csv"
 cmp -s "$tmp/sim.csv" "$tmp/img.csv" && ok "the image's spikes equal the simulator's" || bad "the image's spikes differ"
 expect 0 "run an image for its duration" -- "$snnc" run "$tmp/synfire.snnb" -q
+expect 2 "an image with --input" -- "$snnc" run "$tmp/synfire.snnb" --input "$tmp/in.csv"
+has "$tmp/err" "give the network FILE" "says --input needs the network"
 # A damaged image does not run.
 python3 - "$tmp/synfire.snnb" <<'PY'
 import sys

@@ -8,7 +8,8 @@
  * board at 32 neurons per core, loaded and run in two pieces: the
  * streamed spikes must be the simulator's; every recorded spike bit and
  * v, read back step by step, must agree with the simulator's spikes and
- * voltages; counters add up.  Errors: an unknown device, running with no
+ * voltages; counters add up.  Spikes injected into the Poisson sources
+ * give the simulator's run with the same input.  Errors: an unknown device, running with no
  * image, a damaged image (refused, the loaded one kept), reading a step
  * not run or not recorded, a neuron that does not exist, v that is not
  * recorded.
@@ -174,6 +175,61 @@ static void test_run_and_read(void **state)
     snn_net_free(net);
 }
 
+/* Input spikes: injected into the Poisson sources (before their start at
+ * 50 ms and after), the run equals the simulator's with the same input. */
+static void test_inject(void **state)
+{
+    (void)state;
+    struct snn_net *net;
+    char *img;
+    size_t size;
+    build(&net, &img, &size);
+    struct snn_spike_list in = {0};
+    static const uint32_t when[] = {3, 40, 40, 120, 480, 900, 1200, 1499};
+    for (uint32_t k = 0; k < 8; k++)
+        for (uint32_t i = k; i < 500; i += 37)
+            assert_int_equal(snn_spike_list_push(&in, when[k], 0, i), 0);
+    struct ref *r = calloc(1, sizeof *r);
+    struct snn_sim_opts so = {.steps = STEPS, .threads = 1, .ctx = r, .on_spikes = ref_spikes,
+                              .all_spikes = true, .input = &in};
+    assert_int_equal(snn_sim_run(net, &so, NULL, NULL), 0);
+    snn_spike_list_sort(&r->spikes);
+    struct snn_device *dev;
+    struct sink s;
+    sink_open(&s);
+    assert_int_equal(snn_device_open("emu", NULL, &dev), 0);
+    assert_int_equal(snn_device_inject(dev, 0, 0, 0, s.d), SNN_EINVAL); /* nothing loaded */
+    assert_int_equal(snn_device_load(dev, img, size, "poisson.snnb", NULL), 0);
+    /* in reverse order: the device sorts them */
+    for (uint64_t k = in.n; k-- > 0;)
+        assert_int_equal(snn_device_inject(dev, in.pop[k], in.neuron[k], in.step[k], NULL), 0);
+    assert_int_equal(snn_device_inject(dev, 1, 0, 10, s.d), SNN_EINVAL); /* cells: no source */
+    assert_non_null(strstr(sink_text(&s), "not a spike source"));
+    assert_int_equal(snn_device_inject(dev, 0, 500, 10, s.d), SNN_EINVAL);
+    struct snn_spike_list got = {0};
+    assert_int_equal(snn_device_run(dev, 100, got_spikes, &got, NULL), 0);
+    assert_int_equal(snn_device_inject(dev, 0, 1, 99, s.d), SNN_EINVAL); /* already run */
+    assert_int_equal(snn_device_run(dev, STEPS - 100, got_spikes, &got, NULL), 0);
+    snn_spike_list_sort(&got);
+    assert_int_equal(got.n, r->spikes.n);
+    for (uint64_t k = 0; k < got.n; k++) {
+        assert_int_equal(got.step[k], r->spikes.step[k]);
+        assert_int_equal(got.pop[k], r->spikes.pop[k]);
+        assert_int_equal(got.neuron[k], r->spikes.neuron[k]);
+    }
+    /* the injected spikes are there, and recorded */
+    assert_int_equal(snn_device_read_spike(dev, 0, 0, 3, NULL), 1);
+    assert_int_equal(snn_device_read_spike(dev, 0, 1, 40, NULL), 1);
+    sink_close(&s);
+    snn_device_close(dev);
+    snn_spike_list_free(&got);
+    snn_spike_list_free(&r->spikes);
+    snn_spike_list_free(&in);
+    free(r);
+    free(img);
+    snn_net_free(net);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -198,6 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_and_read),
+        cmocka_unit_test(test_inject),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
