@@ -636,10 +636,9 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
     e->run_end = e->t + steps;
     for (uint32_t s = 0; s < e->n_slices; s++) {
         struct inputs *in = &e->in[s];
-        if (!in->sorted) {
+        if (!in->sorted && in->n > in->cur) /* (v is NULL until the first input) */
             qsort(in->v + in->cur, in->n - in->cur, sizeof *in->v, compare_u64);
-            in->sorted = true;
-        }
+        in->sorted = true;
     }
     e->on_spikes = on_spikes;
     e->ctx = ctx;
