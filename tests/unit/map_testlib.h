@@ -10,11 +10,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mapper/mapper.h"
 #include "support/arena.h"
+#include "support/diag.h"
 #include "target/target.h"
 
 /* xorshift64: set rng_state (not 0) to seed it. */
@@ -101,6 +103,50 @@ static inline void set_edges(struct snn_map *map, uint32_t (*pairs)[2], size_t n
             e++;
         map->edge_first[s] = e;
     }
+}
+
+/* Runs a pass fn(map, d) with a diagnostics sink writing to a string:
+ * its code, and *out the text (free()). */
+static inline int map_diag(int (*fn)(struct snn_map *, struct snn_diag *), struct snn_map *map,
+                           char **out)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(out, &len);
+    assert_non_null(f);
+    struct snn_diag *d = snn_diag_new(f);
+    assert_non_null(d);
+    int rc = fn(map, d);
+    snn_diag_free(d);
+    fclose(f);
+    return rc;
+}
+
+/* The same for a verifier, which takes the map read-only. */
+static inline int map_verify_diag(int (*fn)(const struct snn_map *, struct snn_diag *),
+                                  const struct snn_map *map, char **out)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(out, &len);
+    assert_non_null(f);
+    struct snn_diag *d = snn_diag_new(f);
+    assert_non_null(d);
+    int rc = fn(map, d);
+    snn_diag_free(d);
+    fclose(f);
+    return rc;
+}
+
+/* What a dump function prints for map, as a string (free()). */
+static inline char *map_dump_text(void (*fn)(const struct snn_map *, FILE *),
+                                  const struct snn_map *map)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    fn(map, f);
+    fclose(f);
+    return text;
 }
 
 #endif

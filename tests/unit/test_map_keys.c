@@ -112,39 +112,17 @@ typedef int (*pass_fn)(struct snn_map *, struct snn_diag *);
 /* Runs a pass with a sink writing to a string; the code, *out the text. */
 static int run_diag(pass_fn fn, struct snn_map *map, char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = fn(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_diag(fn, map, out);
 }
 
 static int verify_diag(const struct snn_map *map, char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = snn__map_verify_keys(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_verify_diag(snn__map_verify_keys, map, out);
 }
 
 static char *dump(const struct snn_map *map)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    snn__map_dump_keys(map, f);
-    fclose(f);
-    return text;
+    return map_dump_text(snn__map_dump_keys, map);
 }
 
 static unsigned bits_for(uint64_t n)

@@ -102,28 +102,12 @@ static size_t join(const struct snn_map *map, uint32_t (*pairs)[2], size_t n, ui
 /* Runs f with a sink printing to a string; returns the code, *out the text. */
 static int place_diag(struct snn_map *map, char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = snn_map_place(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_diag(snn_map_place, map, out);
 }
 
 static int verify_diag(const struct snn_map *map, char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = snn__map_verify_place(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_verify_diag(snn__map_verify_place, map, out);
 }
 
 /* An independent check of every rule: usable application core, one slice

@@ -97,15 +97,7 @@ static void unmake(struct fix *f)
 static int run_diag(int (*fn)(struct snn_map *, struct snn_diag *), struct snn_map *map,
                     char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = fn(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_diag(fn, map, out);
 }
 
 static int verify_fn(struct snn_map *map, struct snn_diag *d)

@@ -267,26 +267,12 @@ static void restore_tables(struct snn_map *map, const struct snn_rtable *saved)
 
 static int check_diag(const struct snn_map *map, char **out)
 {
-    size_t len = 0;
-    FILE *f = open_memstream(out, &len);
-    assert_non_null(f);
-    struct snn_diag *d = snn_diag_new(f);
-    assert_non_null(d);
-    int rc = snn__map_verify_tables(map, d);
-    snn_diag_free(d);
-    fclose(f);
-    return rc;
+    return map_verify_diag(snn__map_verify_tables, map, out);
 }
 
 static char *dump(const struct snn_map *map)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    snn__map_dump_tables(map, f);
-    fclose(f);
-    return text;
+    return map_dump_text(snn__map_dump_tables, map);
 }
 
 /* Expects the checker to fail with every string of want[] in its report. */
