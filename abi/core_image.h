@@ -16,12 +16,13 @@
 #ifndef SNN_ABI_CORE_IMAGE_H
 #define SNN_ABI_CORE_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "abi/neuron.h"
 
 /* The version of every structure below; changes whenever one does. */
-#define SNN_CORE_IMAGE_VERSION 1u
+#define SNN_CORE_IMAGE_VERSION 2u
 
 /* ---- the synaptic word ---------------------------------------------------
  *
@@ -182,6 +183,10 @@ struct snn_array_neuron {
 _Static_assert(sizeof(struct snn_core_header) == 136, "the core header is 136 bytes");
 _Static_assert(sizeof(struct snn_key_entry) == 16, "a key entry is 16 bytes");
 _Static_assert(sizeof(struct snn_row_group) == 8, "a row group is 8 bytes");
+/* The state region is field-major (docs/core-image.md), v first. */
+_Static_assert(offsetof(struct fx_lif_state, v) == 0 && offsetof(struct fx_izh_state, v) == 0 &&
+                   offsetof(struct fx_if_state, v) == 0,
+               "v is word 0 of every state struct");
 
 /* The bytes of one neuron's parameters in a DTCM image of model code
  * `model` (enum fx_model), 0 for a code that is no model. */

@@ -12,6 +12,7 @@
 #include "firmware/core.h"
 
 #include "abi/neuron.h"
+#include "abi/neuron_soa.h"
 
 #define NONE 0xFFFFFFFFu
 
@@ -24,6 +25,19 @@ static int is_source(uint32_t model)
 static int inside(uint32_t off, uint64_t len, uint32_t size)
 {
     return off <= size && len <= (uint64_t)(size - off);
+}
+
+/* Whether the n parameter structs of pb bytes at dtcm + off are all equal
+ * to the first (word by word: the structs are words). */
+static int same_params(const uint32_t *dtcm, uint32_t off, uint32_t pb, uint32_t n)
+{
+    const uint32_t *p = dtcm + off / 4;
+    uint32_t w = pb / 4;
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t k = 0; k < w; k++)
+            if (p[(uint64_t)i * w + k] != p[k])
+                return 0;
+    return 1;
 }
 
 enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t dtcm_bytes,
@@ -86,6 +100,10 @@ enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t d
     }
     c->dtcm = dtcm;
     c->sdram = sdram;
+    c->shared = !is_source(h->model) && same_params(dtcm, h->params_off, pb, h->n);
+    const void *p0 = (const uint8_t *)dtcm + h->params_off;
+    c->soa = c->shared && ((h->model == FX_MODEL_LIF_CURR_EXP && fx_soa_curr_ok(p0)) ||
+                           (h->model == FX_MODEL_LIF_COND_EXP && fx_soa_cond_ok(p0)));
     c->spikes_rec = sdram + h->spikes_off / 4;
     c->v_rec = sdram + h->v_off / 4;
     c->ring = ring;
@@ -171,14 +189,61 @@ void snn_core_inject(struct snn_core *c, uint32_t i)
         c->pending[i / 32] |= 1u << (i % 32);
 }
 
-/* The v of neuron i's state, Q15.16 mV. */
-static int32_t v_of(const struct snn_core *c, const uint8_t *state, uint32_t i)
-{
-    switch (c->h.model) {
-    case FX_MODEL_IZHIKEVICH: return ((const struct fx_izh_state *)state)[i].v;
-    case FX_MODEL_IF: return ((const struct fx_if_state *)state)[i].v;
-    default: return ((const struct fx_lif_state *)state)[i].v;
+/*
+ * The steps of a slice's neurons of one model: each takes this step's
+ * ring words (and clears them), and a neuron that fires has its key
+ * written to out.  The state region is field-major (docs/core-image.md):
+ * word f of neuron i's state struct is word f * n + i.  The model is
+ * chosen once per tick, not per neuron; a slice whose neurons share their
+ * parameters (c->shared, found at load) keeps one copy of them in
+ * registers, and the LIF models step such a slice with the whole-slice
+ * loops of abi/neuron_soa.h (vectorised where the host has the
+ * instructions).  The arithmetic is the same either way.
+ */
+#define NEURON_STEPS(name, PT, ST, step)                                                   \
+    static uint32_t name(const struct snn_core *c, const uint8_t *params, uint8_t *state,   \
+                         int32_t *ie, int32_t *ii, uint32_t key, uint32_t *out)             \
+    {                                                                                       \
+        const PT *par = (const PT *)params;                                                 \
+        uint32_t *w = (uint32_t *)state, n = c->h.n, nf = 0;                                \
+        const uint32_t W = sizeof(ST) / 4;                                                  \
+        PT shared_p = par[0];                                                               \
+        for (uint32_t i = 0; i < n; i++) {                                                  \
+            ST st;                                                                          \
+            uint32_t *sw = (uint32_t *)&st;                                                 \
+            for (uint32_t f = 0; f < W; f++)                                                \
+                sw[f] = w[f * n + i];                                                       \
+            int32_t e = ie[i], in = ii[i];                                                  \
+            ie[i] = 0;                                                                      \
+            ii[i] = 0;                                                                      \
+            if (step(c->shared ? &shared_p : &par[i], &st, e, in))                          \
+                out[nf++] = key | i;                                                        \
+            for (uint32_t f = 0; f < W; f++)                                                \
+                w[f * n + i] = sw[f];                                                       \
+        }                                                                                   \
+        return nf;                                                                          \
     }
+
+NEURON_STEPS(lif_curr_exp_steps, struct fx_lif_curr_exp, struct fx_lif_state, fx_lif_curr_exp_step)
+NEURON_STEPS(lif_cond_exp_steps, struct fx_lif_cond_exp, struct fx_lif_state, fx_lif_cond_exp_step)
+NEURON_STEPS(if_curr_delta_steps, struct fx_if_curr_delta, struct fx_lif_state,
+             fx_if_curr_delta_step)
+NEURON_STEPS(izhikevich_steps, struct fx_izhikevich, struct fx_izh_state, fx_izhikevich_step)
+NEURON_STEPS(if_steps, struct fx_if, struct fx_if_state, fx_if_step)
+
+/* The state of a LIF slice as abi/neuron_soa.h takes it. */
+static struct fx_lif_soa lif_soa(uint8_t *state, uint32_t n)
+{
+    uint32_t *w = (uint32_t *)state;
+    return (struct fx_lif_soa){(int32_t *)w, (int32_t *)w + n, (int32_t *)w + 2 * n, w + 3 * n};
+}
+
+/* Neuron indices to keys, in place. */
+static uint32_t keyed(uint32_t *out, uint32_t nf, uint32_t key)
+{
+    for (uint32_t k = 0; k < nf; k++)
+        out[k] |= key;
+    return nf;
 }
 
 uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
@@ -215,35 +280,31 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
                 out[nf++] = h->key | i;
     } else {
         int32_t *ie = c->ring + (uint64_t)(t & (h->ring_slots - 1)) * 2 * n, *ii = ie + n;
-        for (uint32_t i = 0; i < n; i++) {
-            int32_t e = ie[i], in = ii[i];
-            ie[i] = 0;
-            ii[i] = 0;
-            int fired = 0;
-            switch (h->model) {
-            case FX_MODEL_LIF_CURR_EXP:
-                fired = fx_lif_curr_exp_step(&((const struct fx_lif_curr_exp *)params)[i],
-                                             &((struct fx_lif_state *)state)[i], e, in);
-                break;
-            case FX_MODEL_LIF_COND_EXP:
-                fired = fx_lif_cond_exp_step(&((const struct fx_lif_cond_exp *)params)[i],
-                                             &((struct fx_lif_state *)state)[i], e, in);
-                break;
-            case FX_MODEL_IF_CURR_DELTA:
-                fired = fx_if_curr_delta_step(&((const struct fx_if_curr_delta *)params)[i],
-                                              &((struct fx_lif_state *)state)[i], e, in);
-                break;
-            case FX_MODEL_IZHIKEVICH:
-                fired = fx_izhikevich_step(&((const struct fx_izhikevich *)params)[i],
-                                           &((struct fx_izh_state *)state)[i], e, in);
-                break;
-            case FX_MODEL_IF:
-                fired = fx_if_step(&((const struct fx_if *)params)[i],
-                                   &((struct fx_if_state *)state)[i], e, in);
-                break;
-            }
-            if (fired)
-                out[nf++] = h->key | i;
+        uint32_t key = h->key;
+        switch (h->model) {
+        case FX_MODEL_LIF_CURR_EXP:
+            nf = c->soa ? keyed(out,
+                                fx_lif_curr_exp_soa((const struct fx_lif_curr_exp *)params, 0, n,
+                                                    lif_soa(state, n), ie, ii, out),
+                                key)
+                        : lif_curr_exp_steps(c, params, state, ie, ii, key, out);
+            break;
+        case FX_MODEL_LIF_COND_EXP:
+            nf = c->soa ? keyed(out,
+                                fx_lif_cond_exp_soa((const struct fx_lif_cond_exp *)params, 0, n,
+                                                    lif_soa(state, n), ie, ii, out),
+                                key)
+                        : lif_cond_exp_steps(c, params, state, ie, ii, key, out);
+            break;
+        case FX_MODEL_IF_CURR_DELTA:
+            nf = if_curr_delta_steps(c, params, state, ie, ii, key, out);
+            break;
+        case FX_MODEL_IZHIKEVICH:
+            nf = izhikevich_steps(c, params, state, ie, ii, key, out);
+            break;
+        case FX_MODEL_IF:
+            nf = if_steps(c, params, state, ie, ii, key, out);
+            break;
         }
     }
     if (rec)
@@ -255,7 +316,7 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
         uint32_t *v = c->v_rec + (uint64_t)t * h->n_record_v, k = 0;
         for (uint32_t i = 0; i < n && k < h->n_record_v; i++)
             if ((h->record_v_mask[i / 32] >> (i % 32)) & 1u)
-                v[k++] = (uint32_t)v_of(c, state, i);
+                v[k++] = ((const uint32_t *)state)[i]; /* v: field 0 */
     }
     for (uint32_t k = 0; k < SNN_CORE_MAX_NEURONS / 32; k++)
         c->pending[k] = 0;

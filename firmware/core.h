@@ -52,6 +52,8 @@ struct snn_core {
     int32_t *ring;               /* 2 x ring_slots x n words, receptor-major per slot */
     const struct snn_key_entry *keys;
     uint32_t now;                /* the step of the last tick (UINT32_MAX before the first) */
+    uint32_t shared;             /* every neuron has the first one's parameters */
+    uint32_t soa;                /* ... and they suit abi/neuron_soa.h's slice steps */
     uint32_t pending[SNN_CORE_MAX_NEURONS / 32]; /* spike sources: fire at the next tick */
     struct snn_core_counters c;
 };

@@ -23,23 +23,20 @@
  * their order: the results do not depend on T.  Thread 0 also writes the
  * outputs.
  */
-#define _DEFAULT_SOURCE /* syscall() for the futex of the step barrier */
+#define _DEFAULT_SOURCE /* getloadavg(), for the default thread count */
 #include "ir/sim.h"
 #include "abi/neuron.h"
+#include "abi/neuron_soa.h"
 #include "ir/coef_int.h"
 #include "ir/expand.h"
-#include "ir/kernels_int.h"
 #include "ir/quant.h"
 #include "support/arena.h"
+#include "support/barrier.h"
 #include "support/err.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,9 +299,9 @@ struct rt_pop {
     bool rec_v_all;
     bool rec_spikes;
     /* Shared parameters (lif models, fixed point): state as arrays, stepped
-     * by the vector kernels of ir/kernels.c. */
+     * by the slice steps of abi/neuron_soa.h. */
     bool soa;
-    struct snn__lif_soa lif;
+    struct fx_lif_soa lif;
 };
 
 /* Where neuron i's entries sit in the padded per-neuron arrays. */
@@ -332,9 +329,7 @@ struct sim {
     /* The step barrier and the abort flag change every step: each gets a
      * cache line of its own, so the fields above (read by every thread
      * all the time) are not dragged from core to core with them. */
-    _Alignas(64) atomic_uint bar_count;
-    _Alignas(64) atomic_uint bar_gen;
-    atomic_uint bar_sleepers;
+    struct snn_barrier bar;
     /* When an output fails in step t, thread 0 sets abort_err and
      * abort_step = t + 1; every thread stops after the step barrier of
      * abort_step, so all of them stop at the same barrier. */
@@ -617,17 +612,17 @@ static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp
 {
     uint32_t n = rp->n;
     if (rp->model == SNN_MODEL_LIF_CURR_EXP)
-        rp->soa = snn__soa_curr_ok(qp->lif_curr_exp) &&
+        rp->soa = fx_soa_curr_ok(qp->lif_curr_exp) &&
                   shared(qp->lif_curr_exp, sizeof *qp->lif_curr_exp, n);
     else if (rp->model == SNN_MODEL_LIF_COND_EXP)
-        rp->soa = snn__soa_cond_ok(qp->lif_cond_exp) &&
+        rp->soa = fx_soa_cond_ok(qp->lif_cond_exp) &&
                   shared(qp->lif_cond_exp, sizeof *qp->lif_cond_exp, n);
     if (!rp->soa)
         return 0;
-    rp->lif.v = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
-    rp->lif.xe = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
-    rp->lif.xi = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
-    rp->lif.refrac = snn_arena_array(s->arena, rp->ns, sizeof(int64_t));
+    rp->lif.v = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
+    rp->lif.xe = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
+    rp->lif.xi = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
+    rp->lif.refrac = snn_arena_array(s->arena, rp->ns, sizeof(uint32_t));
     if (!rp->lif.v || !rp->lif.xe || !rp->lif.xi || !rp->lif.refrac)
         return SNN_ENOMEM;
     const struct fx_lif_state *st = rp->state;
@@ -811,12 +806,12 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     int32_t *ie = rp->ring + slot, *ii = ie + rp->ns;
     const struct snn_qpop *qp = &s->q->pops[p];
     if (rp->soa) {
-        struct snn__lif_soa st = {rp->lif.v + off, rp->lif.xe + off, rp->lif.xi + off,
-                                  rp->lif.refrac + off};
+        struct fx_lif_soa st = {rp->lif.v + off, rp->lif.xe + off, rp->lif.xi + off,
+                                rp->lif.refrac + off};
         if (rp->model == SNN_MODEL_LIF_CURR_EXP) /* the kernels clear the words they read */
-            nf = snn__lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, st, ie, ii, fired);
+            nf = fx_lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, st, ie, ii, fired);
         else
-            nf = snn__lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, st, ie, ii, fired);
+            nf = fx_lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, st, ie, ii, fired);
         COUNT(s, k, t, p) = nf;
         return;
     }
@@ -945,58 +940,6 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     EVENTS(s, k) += events;
 }
 
-/* All threads wait here until every one has arrived.  A waiter spins for
- * a while (a step takes microseconds, waking a sleeping thread tens of
- * them), then yields the processor a few times (the thread it waits for
- * may be queued behind it on the same core), then sleeps on the
- * generation word.  The spin budget adapts: it halves after a wait that
- * outlasted it and grows back after waits that did not, so a machine
- * busy with other work sees short spins and an idle one long enough. */
-#define SPIN_MAX_S 200e-6
-#define SPIN_MIN_S 2e-6
-
-static _Thread_local double spin_budget = SPIN_MAX_S;
-
-static void barrier(struct sim *s)
-{
-    if (s->T == 1)
-        return;
-    unsigned gen = atomic_load(&s->bar_gen);
-    if (atomic_fetch_add(&s->bar_count, 1) == s->T - 1) {
-        atomic_store(&s->bar_count, 0);
-        atomic_fetch_add(&s->bar_gen, 1);
-#ifdef __linux__
-        if (atomic_load(&s->bar_sleepers))
-            syscall(SYS_futex, &s->bar_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
-#endif
-        return;
-    }
-    double deadline = 0;
-    bool outlasted = false;
-    for (unsigned spin = 1; atomic_load(&s->bar_gen) == gen; spin++) {
-        if (spin % 64)
-            continue;
-        double now = now_s();
-        if (deadline == 0)
-            deadline = now + spin_budget;
-        if (now < deadline)
-            continue;
-        outlasted = true;
-        for (int y = 0; y < 16 && atomic_load(&s->bar_gen) == gen; y++)
-            sched_yield();
-#ifdef __linux__
-        atomic_fetch_add(&s->bar_sleepers, 1);
-        if (atomic_load(&s->bar_gen) == gen)
-            syscall(SYS_futex, &s->bar_gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
-        atomic_fetch_sub(&s->bar_sleepers, 1);
-#endif
-    }
-    if (outlasted)
-        spin_budget = spin_budget / 2 > SPIN_MIN_S ? spin_budget / 2 : SPIN_MIN_S;
-    else if (spin_budget < SPIN_MAX_S)
-        spin_budget *= 1.125;
-}
-
 /* Thread 0, after step t is delivered: merged spike lists, callbacks,
  * counts.  0 or the error a callback returned. */
 static int outputs(struct sim *s, uint32_t t)
@@ -1052,7 +995,7 @@ static void loop(struct sim *s, unsigned k)
         uint32_t t = (uint32_t)t64;
         for (uint32_t p = 0; p < net->n_pops; p++)
             step_pop(s, p, t, k);
-        barrier(s);
+        snn_barrier_wait(&s->bar);
         uint64_t stop = atomic_load(&s->abort_step);
         if (stop && t64 >= stop)
             return;
@@ -1066,7 +1009,7 @@ static void loop(struct sim *s, unsigned k)
             }
         }
         if (v_barrier)
-            barrier(s);
+            snn_barrier_wait(&s->bar);
     }
 }
 
@@ -1163,6 +1106,7 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
     }
     s.steps = steps;
     s.T = choose_threads(net, o);
+    snn_barrier_init(&s.bar, s.T);
     s.arena = snn_arena_new();
     if (!s.arena)
         return SNN_ENOMEM;

@@ -488,6 +488,25 @@ static void make_header(const struct snn_map *map, uint32_t s, const struct bloc
     *out = h;
 }
 
+/* A slice's state region, field-major (docs/core-image.md): word f of
+ * neuron lo + i's state struct (w words, in the population's array of
+ * structs `state`) is word f * n + i.  Writes it, or with check compares
+ * and returns whether it holds exactly that. */
+static bool state_fields(uint32_t *dst, const void *state, uint32_t lo, uint32_t n, uint32_t w,
+                         bool check)
+{
+    const uint32_t *src = (const uint32_t *)state + (size_t)lo * w;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t f = 0; f < w; f++) {
+            uint32_t x = src[(size_t)i * w + f];
+            if (!check)
+                dst[(size_t)f * n + i] = x;
+            else if (dst[(size_t)f * n + i] != x)
+                return false;
+        }
+    return true;
+}
+
 /* Fills slice s's header, parameters, state and spike times; keys come
  * from in[0 .. n_in) (its incoming edges), whose indices are at in_word. */
 static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, const uint64_t *in,
@@ -515,8 +534,8 @@ static void fill_core(struct snn_map *map, uint32_t s, const struct block *b, co
         memcpy(dt + h.params_off, (const uint8_t *)na.params + (size_t)sl->lo * na.params_bytes,
                (size_t)sl->n * na.params_bytes);
         if (na.state_bytes)
-            memcpy(dt + h.state_off, (const uint8_t *)na.state + (size_t)sl->lo * na.state_bytes,
-                   (size_t)sl->n * na.state_bytes);
+            state_fields((uint32_t *)(dt + h.state_off), na.state, sl->lo, sl->n,
+                         na.state_bytes / 4, false);
     }
     struct snn_key_entry *ke = (struct snn_key_entry *)(dt + h.keys_off);
     for (uint32_t k = 0; k < n_in; k++) {
@@ -1017,9 +1036,8 @@ int snn__map_verify_layout(const struct snn_map *map, struct snn_diag *d)
                           (const uint8_t *)na.params + (size_t)sl->lo * na.params_bytes,
                           (size_t)sl->n * na.params_bytes) != 0 ||
                    (na.state_bytes &&
-                    memcmp(dt + h.state_off,
-                           (const uint8_t *)na.state + (size_t)sl->lo * na.state_bytes,
-                           (size_t)sl->n * na.state_bytes) != 0)) {
+                    !state_fields((uint32_t *)(dt + h.state_off), na.state, sl->lo, sl->n,
+                                  na.state_bytes / 4, true))) {
             VIOLATION(&v, "layout: slice %u: the neuron parameters or state differ from the "
                           "quantized network's", s);
         }

@@ -29,6 +29,7 @@
 #include "firmware/core.h"
 #include "runtime/emu.h"
 #include "support/arena.h"
+#include "support/barrier.h"
 #include "support/err.h"
 #include "target/target.h"
 
@@ -97,7 +98,7 @@ struct snn_emu {
     uint32_t t;              /* steps run so far */
     uint32_t hop_limit;
     /* a run in progress */
-    pthread_barrier_t barrier;
+    struct snn_barrier barrier;
     uint32_t run_end;
     int (*on_spikes)(void *, uint32_t, uint32_t, const uint32_t *, uint32_t);
     void *ctx;
@@ -614,7 +615,7 @@ static void *work(void *arg)
                 atomic_store(&e->stop, 1);
             }
         }
-        pthread_barrier_wait(&e->barrier);
+        snn_barrier_wait(&e->barrier);
         if (atomic_load(&e->stop)) {
             if (w->k0 == 0)
                 e->stopped_at = t;
@@ -652,20 +653,16 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
         /* The second thread takes lane 1; if it cannot start, the first
          * does both lanes (the same bytes, one thread). */
         w[0].k1 = 1;
-        if (pthread_barrier_init(&e->barrier, NULL, 2))
-            return SNN_ENOMEM;
+        snn_barrier_init(&e->barrier, 2);
         two = pthread_create(&th, NULL, work, &w[1]) == 0;
-        if (!two) {
-            pthread_barrier_destroy(&e->barrier);
+        if (!two)
             w[0].k1 = 2;
-        }
     }
-    if (!two && pthread_barrier_init(&e->barrier, NULL, 1))
-        return SNN_ENOMEM;
+    if (!two)
+        snn_barrier_init(&e->barrier, 1);
     work(&w[0]);
     if (two)
         pthread_join(th, NULL);
-    pthread_barrier_destroy(&e->barrier);
     int rc = w[0].rc ? w[0].rc : two ? w[1].rc : 0;
     rc = rc ? rc : e->stop_rc;
     if (rc) {

@@ -131,7 +131,7 @@ static void core(struct fixture *f, uint32_t s, uint32_t ring, uint32_t flags, u
     struct snn_core_header *h = hdr(f, s);
     bool src = pp->model == FX_MODEL_SPIKE_SOURCE_ARRAY;
     uint32_t P = src ? 8 : sizeof(struct fx_lif_curr_exp), S = src ? 0 : sizeof(struct fx_lif_state);
-    *h = (struct snn_core_header){.version = 1, .model = pp->model, .pop = sl->pop, .lo = sl->lo,
+    *h = (struct snn_core_header){.version = SNN_CORE_IMAGE_VERSION, .model = pp->model, .pop = sl->pop, .lo = sl->lo,
                                   .n = sl->n, .key = sl->key, .ring_slots = ring,
                                   .n_keys = n_keys, .n_steps = 4, .seed_lo = 2, .seed_hi = 1,
                                   .flags = flags};
@@ -740,8 +740,8 @@ static void test_cores(void **state)
     hdr(&f, 0)->model = FX_MODEL_SPIKE_SOURCE_POISSON;
     rejects_fixture(&f, "the core header's model is 7; slice 0's is 6");
     fixture_init(&f);
-    hdr(&f, 0)->version = 2;
-    rejects_fixture(&f, "core image version 2");
+    hdr(&f, 0)->version = SNN_CORE_IMAGE_VERSION + 1;
+    rejects_fixture(&f, "core image version 3");
     fixture_init(&f);
     hdr(&f, 1)->n_steps = 5;
     rejects_fixture(&f, "n_steps is 5");

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_kernels.c: the population kernels of ir/kernels.c (vector
+ * tests/unit/test_kernels.c: the slice steps of abi/neuron_soa.h (vector
  * and portable forms) against the neuron steps of abi/neuron.h, state for
  * state, on random parameters and inputs, including saturating ones.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "abi/neuron.h"
-#include "ir/kernels_int.h"
+#include "abi/neuron_soa.h"
 
 #define N 203 /* not a multiple of 8: the vector loop's tail runs too */
 
@@ -50,7 +50,6 @@ static int32_t input(int wide)
 
 static void run_curr(int scalar)
 {
-    snn__kernels_scalar_only = scalar;
     for (int trial = 0; trial < 40; trial++) {
         struct fx_lif_curr_exp p = {
             .v_rest = -65 * FX_ONE_MV + (int32_t)(next() % 65536),
@@ -64,9 +63,10 @@ static void run_curr(int scalar)
             p.v_off = INT32_MAX;
             p.v_rest = INT32_MIN;
         }
-        assert_true(snn__soa_curr_ok(&p));
+        assert_true(fx_soa_curr_ok(&p));
         struct fx_lif_state ref[N];
-        int64_t v[N], xe[N], xi[N], refrac[N];
+        int32_t v[N], xe[N], xi[N];
+        uint32_t refrac[N];
         int32_t ie[N], ii[N], ie0[N], ii0[N];
         uint32_t fired[N];
         for (int i = 0; i < N; i++) {
@@ -77,12 +77,14 @@ static void run_curr(int scalar)
                 ref[i].xi = INT32_MAX;
             v[i] = ref[i].v, xe[i] = ref[i].xe, xi[i] = ref[i].xi, refrac[i] = ref[i].refrac;
         }
-        struct snn__lif_soa s = {v, xe, xi, refrac};
+        struct fx_lif_soa s = {v, xe, xi, refrac};
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4), ii0[i] = ii[i] = -input(trial < 4);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
-            uint32_t nf = snn__lif_curr_exp_soa(&p, lo, hi, s, ie, ii, fired), k = 0;
+            uint32_t nf = (scalar ? fx_lif_curr_exp_soa_scalar : fx_lif_curr_exp_soa)(
+                         &p, lo, hi, s, ie, ii, fired),
+                     k = 0;
             for (uint32_t i = lo; i < hi; i++) {
                 int f = fx_lif_curr_exp_step(&p, &ref[i], ie0[i], ii0[i]);
                 if (ie[i] || ii[i])
@@ -103,7 +105,6 @@ static void run_curr(int scalar)
 
 static void run_cond(int scalar)
 {
-    snn__kernels_scalar_only = scalar;
     for (int trial = 0; trial < 40; trial++) {
         struct fx_lif_cond_exp p = {
             .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
@@ -116,9 +117,10 @@ static void run_cond(int scalar)
             p.kg_e = (struct fx_mult){INT32_MAX, 1};
             p.e_rev_e = INT32_MAX;
         }
-        assert_true(snn__soa_cond_ok(&p));
+        assert_true(fx_soa_cond_ok(&p));
         struct fx_lif_state ref[N];
-        int64_t v[N], xe[N], xi[N], refrac[N];
+        int32_t v[N], xe[N], xi[N];
+        uint32_t refrac[N];
         int32_t ie[N], ii[N], ie0[N], ii0[N];
         uint32_t fired[N];
         for (int i = 0; i < N; i++) {
@@ -127,12 +129,14 @@ static void run_cond(int scalar)
                                            (int32_t)(next() % 100000), next() % 3};
             v[i] = ref[i].v, xe[i] = ref[i].xe, xi[i] = ref[i].xi, refrac[i] = ref[i].refrac;
         }
-        struct snn__lif_soa s = {v, xe, xi, refrac};
+        struct fx_lif_soa s = {v, xe, xi, refrac};
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4) & 0x7fffffff,
                 ii0[i] = ii[i] = input(trial < 4) & 0x7fffffff;
-            uint32_t nf = snn__lif_cond_exp_soa(&p, 0, N, s, ie, ii, fired), k = 0;
+            uint32_t nf = (scalar ? fx_lif_cond_exp_soa_scalar : fx_lif_cond_exp_soa)(
+                         &p, 0, N, s, ie, ii, fired),
+                     k = 0;
             for (uint32_t i = 0; i < N; i++) {
                 if (ie[i] || ii[i])
                     fail_msg("input word %u not consumed", i);
@@ -171,19 +175,19 @@ static void test_eligibility(void **state)
     (void)state;
     struct fx_lif_curr_exp p = {.p11 = {1 << 29, 30}, .p21e = {5, 3}, .p21i = {0, 0},
                                 .p22e = {1 << 30, 30}, .p22i = {0, 1}};
-    assert_true(snn__soa_curr_ok(&p));
+    assert_true(fx_soa_curr_ok(&p));
     p.p21e = (struct fx_mult){5, 0}; /* a shift of 0 with a nonzero multiplier */
-    assert_false(snn__soa_curr_ok(&p));
+    assert_false(fx_soa_curr_ok(&p));
     p.p21e = (struct fx_mult){5, 3};
     p.p22e = (struct fx_mult){(1 << 30) + 1, 30}; /* a decay above 1 */
-    assert_false(snn__soa_curr_ok(&p));
+    assert_false(fx_soa_curr_ok(&p));
     p.p22e = (struct fx_mult){-1, 30}; /* a negative decay */
-    assert_false(snn__soa_curr_ok(&p));
+    assert_false(fx_soa_curr_ok(&p));
     struct fx_lif_cond_exp c = {.k_leak = {3, 2}, .kg_e = {1, 1}, .kg_i = {1, 1},
                                 .p22e = {1, 1}, .p22i = {2, 1}};
-    assert_true(snn__soa_cond_ok(&c));
+    assert_true(fx_soa_cond_ok(&c));
     c.p22i = (struct fx_mult){3, 1};
-    assert_false(snn__soa_cond_ok(&c));
+    assert_false(fx_soa_cond_ok(&c));
 }
 
 int main(void)
