@@ -60,6 +60,7 @@ struct hop {
 struct tcount {
     struct snn_emu_counters c;
     uint64_t *link;  /* chips x 6 */
+    struct snn_emu_router *router; /* by chip */
     struct hop *stack;
     uint32_t stack_cap;
 };
@@ -140,7 +141,8 @@ static const uint8_t *section(const uint8_t *img, uint32_t k, struct snn_image_s
     return img + ((uint64_t)s->off_lo | (uint64_t)s->off_hi << 32);
 }
 
-static int build_machine(struct snn_emu *e, const uint8_t *p, uint32_t bytes, struct snn_diag *d)
+static int build_machine(struct snn_emu *e, const uint8_t *p, uint32_t bytes,
+                         const struct snn_machine *expect, struct snn_diag *d)
 {
     struct snn_image_machine im;
     if (bytes < sizeof im)
@@ -203,6 +205,13 @@ static int build_machine(struct snn_emu *e, const uint8_t *p, uint32_t bytes, st
     int rc = snn_machine_verify(m, d);
     if (rc)
         return rc == SNN_ENOMEM ? rc : bad(d, "its machine does not verify");
+    char why[160];
+    if (expect && !snn_machine_same(m, expect, why, sizeof why)) {
+        snn_diag_error(d, NULL,
+                       "the image was built for machine '%s', not for '%s': it has %s",
+                       m->name, expect->name ? expect->name : "?", why);
+        return SNN_EPARSE;
+    }
     rc = snn_machine_index(m);
     if (rc)
         return rc;
@@ -365,7 +374,7 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
         struct snn_image_section s;
         const uint8_t *p = section(img, k, &s);
         if (s.kind == SNN_SEC_MACHINE) {
-            rc = have_machine ? bad(d, "two machine sections") : build_machine(e, p, s.bytes, d);
+            rc = have_machine ? bad(d, "two machine sections") : build_machine(e, p, s.bytes, o ? o->machine : NULL, d);
             have_machine = true;
         } else if (s.kind == SNN_SEC_RUN) {
             if (!have_machine || have_run) {
@@ -414,7 +423,8 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
             rc = bad(d, "a slice has no core image");
     for (unsigned k = 0; !rc && k < e->threads; k++) {
         e->tc[k].link = snn_calloc((size_t)e->n_chips * SNN_MACHINE_LINKS, sizeof *e->tc[k].link);
-        if (!e->tc[k].link)
+        e->tc[k].router = snn_calloc(e->n_chips, sizeof *e->tc[k].router);
+        if (!e->tc[k].link || !e->tc[k].router)
             rc = SNN_ENOMEM;
     }
     if (rc) {
@@ -443,6 +453,7 @@ void snn_emu_free(struct snn_emu *e)
         snn_free(e->chips[c].e);
     for (unsigned k = 0; k < MAX_THREADS; k++) {
         snn_free(e->tc[k].link);
+        snn_free(e->tc[k].router);
         snn_free(e->tc[k].stack);
     }
     snn_free(e->dtcm);
@@ -487,29 +498,35 @@ static int route(struct snn_emu *e, unsigned k, uint32_t par, uint32_t c0, uint3
     while (sp) {
         struct hop h = tc->stack[--sp];
         const struct chip *ch = &e->chips[h.chip];
+        struct snn_emu_router *rc = &tc->router[h.chip];
         uint64_t r = 0;
         uint32_t q = 0;
         while (q < ch->n && (key & ch->e[q].mask) != ch->e[q].key)
             q++;
         if (q < ch->n) {
             r = ch->e[q].route;
+            rc->matched++;
         } else if (h.in_link < 0) {
             tc->c.unrouted++;
+            rc->unrouted++;
             continue;
         } else {
             r = SNN_IMAGE_ROUTE_LINK(snn_link_opposite((unsigned)h.in_link));
             tc->c.default_routed++;
+            rc->default_routed++;
         }
         for (uint64_t cores = r >> 6; cores; cores &= cores - 1) {
             unsigned c = (unsigned)__builtin_ctzll(cores);
             int32_t s = c < SNN_MACHINE_MAX_CORES ? ch->core_slice[c] : -1;
             if (s < 0) {
                 tc->c.no_core++;
+                rc->no_core++;
                 continue;
             }
             if (keys_push(inbox(e, par, k, (uint32_t)s), key))
                 return SNN_ENOMEM;
             tc->c.deliveries++;
+            rc->delivered++;
         }
         for (unsigned l = 0; l < SNN_MACHINE_LINKS; l++) {
             if (!(r & SNN_IMAGE_ROUTE_LINK(l)))
@@ -517,6 +534,7 @@ static int route(struct snn_emu *e, unsigned k, uint32_t par, uint32_t c0, uint3
             uint32_t nx, ny;
             if (!snn_machine_neighbour(e->m, h.chip % W, h.chip / W, l, &nx, &ny)) {
                 tc->c.dead_link++;
+                rc->dead_link++;
                 continue;
             }
             if (++hops > e->hop_limit) {
@@ -723,6 +741,29 @@ void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out)
         out->rows += c->rows;
         out->synapses += c->synapses;
     }
+}
+
+void snn_emu_router(const struct snn_emu *e, uint32_t x, uint32_t y, struct snn_emu_router *out)
+{
+    struct snn_emu_router z = {0};
+    *out = z;
+    if (x >= e->m->width || y >= e->m->height)
+        return;
+    for (unsigned k = 0; k < e->threads; k++) {
+        const struct snn_emu_router *r = &e->tc[k].router[(size_t)y * e->m->width + x];
+        out->matched += r->matched;
+        out->default_routed += r->default_routed;
+        out->delivered += r->delivered;
+        out->unrouted += r->unrouted;
+        out->dead_link += r->dead_link;
+        out->no_core += r->no_core;
+    }
+}
+
+void snn_emu_machine_size(const struct snn_emu *e, uint32_t *width, uint32_t *height)
+{
+    *width = e->m->width;
+    *height = e->m->height;
 }
 
 uint64_t snn_emu_link_packets(const struct snn_emu *e, uint32_t x, uint32_t y, unsigned link)

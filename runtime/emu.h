@@ -34,8 +34,13 @@
 struct snn_emu;
 struct snn_core;
 
+struct snn_machine;
+
 struct snn_emu_options {
     unsigned threads; /* 0: two */
+    /* When not NULL: the machine the user means to run on.  An image built
+     * for any other machine is refused, with the first difference. */
+    const struct snn_machine *machine;
 };
 
 /* Counts over the whole run. */
@@ -77,6 +82,23 @@ int snn_emu_run(struct snn_emu *e, uint32_t steps,
 int snn_emu_inject(struct snn_emu *e, uint32_t pop, uint32_t neuron, uint32_t step);
 
 void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out);
+
+/* What one chip's router did so far: every packet it handled, by what
+ * became of it.  A packet counts once per router it passes through. */
+struct snn_emu_router {
+    uint64_t matched;          /* matched an entry of the table */
+    uint64_t default_routed;   /* arrived over a link, matched nothing: passed straight through */
+    uint64_t delivered;        /* copies handed to this chip's cores */
+    uint64_t unrouted;         /* from a local core, matching nothing: dropped */
+    uint64_t dead_link;        /* copies sent into a dead link or off the machine: dropped */
+    uint64_t no_core;          /* copies routed to a core that runs nothing: dropped */
+};
+
+/* Chip (x, y)'s router counters (all zero for a chip outside the machine). */
+void snn_emu_router(const struct snn_emu *e, uint32_t x, uint32_t y, struct snn_emu_router *out);
+
+/* The machine's size in chips. */
+void snn_emu_machine_size(const struct snn_emu *e, uint32_t *width, uint32_t *height);
 
 /* Packets carried so far over link (0 .. 5) of chip (x, y). */
 uint64_t snn_emu_link_packets(const struct snn_emu *e, uint32_t x, uint32_t y, unsigned link);

@@ -486,3 +486,81 @@ uint32_t snn_machine_distance(const struct snn_machine *m, uint32_t x0, uint32_t
         *dy = by;
     return best;
 }
+
+/* ---- comparing machines ------------------------------------------------- */
+
+static bool has_chip(const struct snn_machine *m, struct snn_chip_ref r)
+{
+    for (size_t k = 0; k < m->n_dead_chips; k++)
+        if (m->dead_chips[k].x == r.x && m->dead_chips[k].y == r.y)
+            return true;
+    return false;
+}
+
+static bool has_core(const struct snn_machine *m, struct snn_core_ref r)
+{
+    for (size_t k = 0; k < m->n_dead_cores; k++)
+        if (m->dead_cores[k].x == r.x && m->dead_cores[k].y == r.y &&
+            m->dead_cores[k].core == r.core)
+            return true;
+    return false;
+}
+
+static bool has_link(const struct snn_machine *m, struct snn_link_ref r)
+{
+    for (size_t k = 0; k < m->n_dead_links; k++)
+        if (m->dead_links[k].x == r.x && m->dead_links[k].y == r.y &&
+            m->dead_links[k].link == r.link)
+            return true;
+    return false;
+}
+
+bool snn_machine_same(const struct snn_machine *a, const struct snn_machine *b, char *why,
+                      size_t cap)
+{
+#define DIFF(...) return snprintf(why, cap, __VA_ARGS__), false
+    if (a->width != b->width || a->height != b->height)
+        DIFF("%ux%u chips, not %ux%u", a->width, a->height, b->width, b->height);
+    if (a->wrap != b->wrap)
+        DIFF("%s, not %s", a->wrap ? "a torus" : "no wrap-around",
+             b->wrap ? "a torus" : "no wrap-around");
+    if (a->layout != b->layout)
+        DIFF("the %s layout, not %s", snn_layout_name(a->layout), snn_layout_name(b->layout));
+    if (a->cores != b->cores || a->monitor_cores != b->monitor_cores)
+        DIFF("%u cores a chip (%u monitors), not %u (%u)", a->cores, a->monitor_cores, b->cores,
+             b->monitor_cores);
+    if (a->dtcm_bytes != b->dtcm_bytes || a->itcm_bytes != b->itcm_bytes)
+        DIFF("%u bytes of DTCM and %u of ITCM a core, not %u and %u", a->dtcm_bytes,
+             a->itcm_bytes, b->dtcm_bytes, b->itcm_bytes);
+    if (a->sdram_bytes != b->sdram_bytes)
+        DIFF("%llu bytes of SDRAM a chip, not %llu", (unsigned long long)a->sdram_bytes,
+             (unsigned long long)b->sdram_bytes);
+    if (a->router_entries != b->router_entries || a->router_reserved != b->router_reserved)
+        DIFF("%u router entries (%u reserved), not %u (%u)", a->router_entries,
+             a->router_reserved, b->router_entries, b->router_reserved);
+    if (a->max_neurons != b->max_neurons || a->max_synaptic_events != b->max_synaptic_events)
+        DIFF("at most %u neurons and %u synaptic events a core, not %u and %u", a->max_neurons,
+             a->max_synaptic_events, b->max_neurons, b->max_synaptic_events);
+    if (a->clock_mhz != b->clock_mhz)
+        DIFF("a %u MHz clock, not %u MHz", a->clock_mhz, b->clock_mhz);
+    if (a->n_dead_chips != b->n_dead_chips || a->n_dead_cores != b->n_dead_cores ||
+        a->n_dead_links != b->n_dead_links)
+        DIFF("%zu dead chips, %zu dead cores and %zu dead links, not %zu, %zu and %zu",
+             a->n_dead_chips, a->n_dead_cores, a->n_dead_links, b->n_dead_chips,
+             b->n_dead_cores, b->n_dead_links);
+    for (size_t k = 0; k < a->n_dead_chips; k++)
+        if (!has_chip(b, a->dead_chips[k]))
+            DIFF("chip (%u, %u) dead, not working", a->dead_chips[k].x, a->dead_chips[k].y);
+    for (size_t k = 0; k < a->n_dead_cores; k++)
+        if (!has_core(b, a->dead_cores[k]))
+            DIFF("core %u of chip (%u, %u) dead, not working", a->dead_cores[k].core, a->dead_cores[k].x,
+                 a->dead_cores[k].y);
+    for (size_t k = 0; k < a->n_dead_links; k++)
+        if (!has_link(b, a->dead_links[k]))
+            DIFF("link %s of chip (%u, %u) dead, not working", snn_link_name(a->dead_links[k].link),
+                 a->dead_links[k].x, a->dead_links[k].y);
+#undef DIFF
+    if (cap)
+        why[0] = 0;
+    return true;
+}

@@ -213,4 +213,11 @@ unsigned snn_machine_n_app_cores(const struct snn_machine *m, uint32_t x, uint32
 /* Router entries the mapper may fill on one chip. */
 uint32_t snn_machine_router_free(const struct snn_machine *m);
 
+/* Whether a and b describe the same machine: the same grid, chips, cores,
+ * memories, router and dead parts (in any order); the names and
+ * descriptions may differ.  When they do not, why (cap bytes, NUL-ended)
+ * names the first difference, for example "a 8x8 grid, not 2x2". */
+bool snn_machine_same(const struct snn_machine *a, const struct snn_machine *b, char *why,
+                      size_t cap);
+
 #endif

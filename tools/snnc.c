@@ -190,7 +190,8 @@ static const char RUN_HELP[] =
     "synaptic events, and every packet dropped (with why).\n"
     "\n"
     "options:\n"
-    "  --target T           the machine, for a network FILE (as 'snnc map')\n"
+    "  --target T           the machine, for a network FILE (as 'snnc map'); with\n"
+    "                       an IMAGE, the machine it must have been built for\n"
     "  --neurons-per-core N at most N neurons on a core (a network FILE)\n"
     "  --device emu         where to run: the board emulator (the only device yet)\n"
     "  --steps N            timesteps to run (default: the run's duration)\n"
@@ -198,6 +199,8 @@ static const char RUN_HELP[] =
     "                       as 'snnc sim --input'; with a network FILE\n"
     "  -o SPIKES.csv        write every spike (step,population,neuron; '-' for\n"
     "                       standard output), as 'snnc sim -o --all' does\n"
+    "  --counters FILE.csv  write every router's and link's counts\n"
+    "                       (x,y,counter,count; docs/emulator.md)\n"
     "  --threads N          emulator threads, 1 or 2 (default 2)\n"
     "  -q, --quiet          no summary\n"
     "  -h, --help           this help\n";
@@ -945,11 +948,65 @@ static void print_emu_summary(const struct snn_emu *e, uint32_t steps, double wa
                 (unsigned long long)c.unknown);
     else
         fprintf(stderr, "  no packet dropped\n");
+    /* Where traffic is heaviest: the busiest link and router. */
+    uint32_t W, H, lx = 0, ly = 0, rx = 0, ry = 0;
+    unsigned ll = 0;
+    uint64_t lmax = 0, rmax = 0;
+    snn_emu_machine_size(e, &W, &H);
+    for (uint32_t y = 0; y < H; y++)
+        for (uint32_t x = 0; x < W; x++) {
+            struct snn_emu_router r;
+            snn_emu_router(e, x, y, &r);
+            uint64_t handled = r.matched + r.default_routed + r.unrouted;
+            if (handled > rmax)
+                rmax = handled, rx = x, ry = y;
+            for (unsigned l = 0; l < SNN_MACHINE_LINKS; l++) {
+                uint64_t n = snn_emu_link_packets(e, x, y, l);
+                if (n > lmax)
+                    lmax = n, lx = x, ly = y, ll = l;
+            }
+        }
+    if (rmax)
+        fprintf(stderr, "  busiest router: chip (%u, %u), %llu packets (%.3g per step)\n", rx, ry,
+                (unsigned long long)rmax, steps ? (double)rmax / steps : 0.0);
+    if (lmax)
+        fprintf(stderr, "  busiest link: chip (%u, %u) %s, %llu packets (%.3g per step)\n", lx, ly,
+                snn_link_name(ll), (unsigned long long)lmax, steps ? (double)lmax / steps : 0.0);
+}
+
+/* --counters: every nonzero count of every router and link, a line each:
+ * x,y,counter,count. */
+static int write_counters(const struct snn_emu *e, FILE *f)
+{
+    uint32_t W, H;
+    snn_emu_machine_size(e, &W, &H);
+    fputs("x,y,counter,count\n", f);
+    for (uint32_t y = 0; y < H; y++)
+        for (uint32_t x = 0; x < W; x++) {
+            struct snn_emu_router r;
+            snn_emu_router(e, x, y, &r);
+            const struct {
+                const char *name;
+                uint64_t n;
+            } c[] = {{"router.matched", r.matched},       {"router.default", r.default_routed},
+                     {"router.delivered", r.delivered},   {"router.unrouted", r.unrouted},
+                     {"router.dead_link", r.dead_link},   {"router.no_core", r.no_core}};
+            for (size_t k = 0; k < sizeof c / sizeof c[0]; k++)
+                if (c[k].n)
+                    fprintf(f, "%u,%u,%s,%llu\n", x, y, c[k].name, (unsigned long long)c[k].n);
+            for (unsigned l = 0; l < SNN_MACHINE_LINKS; l++) {
+                uint64_t n = snn_emu_link_packets(e, x, y, l);
+                if (n)
+                    fprintf(f, "%u,%u,link.%s,%llu\n", x, y, snn_link_name(l),
+                            (unsigned long long)n);
+            }
+        }
+    return ferror(f) ? SNN_EIO : 0;
 }
 
 /* The options run and verify share. */
 struct exec_opts {
-    const char *file, *target, *out, *input;
+    const char *file, *target, *out, *input, *counters;
     uint32_t npc, threads;
     uint64_t steps;
     int quiet;
@@ -964,7 +1021,7 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--steps") || !strcmp(a, "--threads") ||
                       (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device") ||
-                                   !strcmp(a, "--input")));
+                                   !strcmp(a, "--input") || !strcmp(a, "--counters")));
         if (v && !has_arg)
             return usage_error(help, "unknown option '%s'", argv[i]);
         if (has_arg && !v) {
@@ -982,6 +1039,8 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
             o->out = v;
         } else if (!strcmp(a, "--input")) {
             o->input = v;
+        } else if (!strcmp(a, "--counters")) {
+            o->counters = v;
         } else if (!strcmp(a, "--device")) {
             if (strcmp(v, "emu"))
                 return usage_error(help, "--device: '%s' is not a device snnc has (emu)", v);
@@ -1040,11 +1099,16 @@ static int exec_load(const struct exec_opts *o, bool image, struct exec_state *x
             err = build_in_memory(x->net, o->target, o->npc, x->d, &x->img, &x->size);
     }
     struct snn_emu_options eo = {.threads = o->threads};
+    struct snn_machine *m = NULL;
+    if (!err && image && o->target) /* the image must be for this machine */
+        err = snn_target_load(o->target, x->d, &m);
+    eo.machine = m;
     if (!err) {
         uint64_t n = x->size;
         const void *bytes = x->checked ? snn_image_data(x->checked, &n) : x->img;
         err = snn_emu_new(bytes, n, &eo, x->d, &x->e);
     }
+    snn_machine_free(m);
     x->steps = o->steps ? (uint32_t)o->steps : x->e ? snn_emu_n_steps(x->e) : 0;
     if (!err && x->steps == 0) {
         fprintf(stderr, "snnc: error: the run has no duration: give --steps\n");
@@ -1122,6 +1186,15 @@ static int cmd_run(int argc, char **argv)
     double wall = wall_s() - t0;
     int cerr = out_close(&so, !err);
     err = err ? err : cerr;
+    if (!err && o.counters) {
+        struct out_file co;
+        err = out_open(&co, o.counters);
+        if (!err) {
+            err = write_counters(e, co.f);
+            int e2 = out_close(&co, !err);
+            err = err ? err : e2;
+        }
+    }
     if (!err && !o.quiet)
         print_emu_summary(e, steps, wall, pop_spikes);
     snn_free(pop_spikes);

@@ -58,6 +58,23 @@ cmp -s "$tmp/sim.csv" "$tmp/img.csv" && ok "the image's spikes equal the simulat
 expect 0 "run an image for its duration" -- "$snnc" run "$tmp/synfire.snnb" -q
 expect 2 "an image with --input" -- "$snnc" run "$tmp/synfire.snnb" --input "$tmp/in.csv"
 has "$tmp/err" "give the network FILE" "says --input needs the network"
+# An image for another machine than --target names.
+expect 0 "an image on the machine it was built for" -- "$snnc" run "$tmp/synfire.snnb" --target spinn5 -q
+expect 1 "an image on another machine" -- "$snnc" run "$tmp/synfire.snnb" --target spinn3
+has "$tmp/err" "built for machine 'spinn5', not for 'spinn3': it has 8x8 chips, not 2x2" "names both machines"
+
+# Counters: every router and link, and the busiest ones in the summary.
+expect 0 "run with --counters" -- "$snnc" run "$src/examples/cuba.yaml" --target spinn5 \
+  --neurons-per-core 32 --steps 300 --counters "$tmp/counters.csv"
+has "$tmp/err" "busiest router: chip \([0-9]+, [0-9]+\), [0-9]+ packets" "summary: busiest router"
+has "$tmp/err" "busiest link: chip \([0-9]+, [0-9]+\) (E|NE|N|W|SW|S), [0-9]+ packets" "summary: busiest link"
+head -1 "$tmp/counters.csv" | grep -qx 'x,y,counter,count' && ok "counters: header" || bad "counters: header"
+delivered=$(sed -nE 's/.*packets ([0-9]+) delivered to cores, ([0-9]+) hops.*/\1 \2/p' "$tmp/err")
+sums=$(awk -F, 'NR > 1 && $3 == "router.delivered" { d += $4 } NR > 1 && $3 ~ /^link\./ { l += $4 }
+                END { print d + 0, l + 0 }' "$tmp/counters.csv")
+[[ -n $delivered && $delivered == "$sums" ]] && ok "counters add up to the summary ($sums)" ||
+  bad "counters add up to '$sums', the summary says '$delivered'"
+[[ ${sums#* } -gt 0 ]] && ok "packets crossed links" || bad "no packet crossed a link"
 # A damaged image does not run.
 python3 - "$tmp/synfire.snnb" <<'PY'
 import sys

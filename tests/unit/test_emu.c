@@ -32,10 +32,12 @@
 #include "frontend/frontend.h"
 #include "ir/sim.h"
 #include "mapper/mapper.h"
+#include "firmware/core.h"
 #include "runtime/emu.h"
 #include "support/err.h"
 #include "map_testlib.h"
 #include "net_testlib.h"
+#include "sink.h"
 #include "target/target.h"
 
 #ifndef SNN_SOURCE_DIR
@@ -132,6 +134,35 @@ static void emulate_on(const struct built *b, const struct snn_machine *m, unsig
             for (unsigned l = 0; l < 6; l++)
                 links += snn_emu_link_packets(e, x, y, l);
     assert_int_equal(links, c->hops);
+    /* the routers' counts add up to the machine's */
+    struct snn_emu_router sum = {0}, r;
+    for (uint32_t y = 0; y < m->height; y++)
+        for (uint32_t x = 0; x < m->width; x++) {
+            snn_emu_router(e, x, y, &r);
+            sum.matched += r.matched;
+            sum.default_routed += r.default_routed;
+            sum.delivered += r.delivered;
+            sum.unrouted += r.unrouted;
+            sum.dead_link += r.dead_link;
+            sum.no_core += r.no_core;
+        }
+    assert_int_equal(sum.delivered, c->deliveries);
+    assert_int_equal(sum.default_routed, c->default_routed);
+    assert_int_equal(sum.unrouted, c->unrouted);
+    assert_int_equal(sum.dead_link, c->dead_link);
+    assert_int_equal(sum.no_core, c->no_core);
+    /* every packet is handled by its source chip's router, then once more
+     * per hop (a looping one stops early) */
+    uint64_t sent = 0;
+    for (uint32_t s = 0; s < snn_emu_n_slices(e); s++) {
+        const struct snn_core *k = snn_emu_core(e, s);
+        if (!(k->h.flags & SNN_CORE_SILENT))
+            sent += k->c.spikes;
+    }
+    if (!c->loops)
+        assert_int_equal(sum.matched + sum.default_routed + sum.unrouted, sent + c->hops);
+    snn_emu_router(e, m->width, 0, &r);
+    assert_int_equal(r.matched + r.delivered, 0);
     snn_emu_free(e);
 }
 
@@ -349,6 +380,24 @@ static void test_bad_images(void **state)
     h->family = SNN_IMAGE_FAMILY_SPINN;
     assert_int_equal(snn_emu_new(b.img, b.size, NULL, NULL, &e), 0);
     snn_emu_free(e);
+    /* an image for another machine: refused when the machine is named */
+    struct snn_machine *other = NULL, *same = NULL;
+    assert_int_equal(snn_target_load("spinn5", NULL, &other), 0);
+    assert_int_equal(snn_target_load("spinn3", NULL, &same), 0);
+    struct snn_emu_options o = {.machine = other};
+    struct sink sk;
+    sink_open(&sk);
+    e = NULL;
+    assert_int_equal(snn_emu_new(b.img, b.size, &o, sk.d, &e), SNN_EPARSE);
+    assert_null(e);
+    assert_non_null(strstr(sink_text(&sk), "built for machine 'spinn3', not for 'spinn5'"));
+    assert_non_null(strstr(sink_text(&sk), "2x2 chips, not 8x8"));
+    sink_close(&sk);
+    o.machine = same;
+    assert_int_equal(snn_emu_new(b.img, b.size, &o, NULL, &e), 0);
+    snn_emu_free(e);
+    snn_machine_free(other);
+    snn_machine_free(same);
     unbuild(&b);
 }
 

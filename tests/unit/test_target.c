@@ -301,6 +301,49 @@ static void test_dead_parts(void **state)
     snn_machine_free(m);
 }
 
+/* snn_machine_same: equal machines, and the first difference named. */
+static void test_same(void **state)
+{
+    (void)state;
+    struct snn_machine *a = machine(8, 8, false, SNN_LAYOUT_SPINN5_BOARD);
+    struct snn_machine *b = machine(8, 8, false, SNN_LAYOUT_SPINN5_BOARD);
+    dead_chips(a, (struct snn_chip_ref[]){{1, 1}}, 1);
+    dead_links(a, (struct snn_link_ref[]){{0, 0, 2}, {3, 3, 3}}, 2);
+    dead_links(b, (struct snn_link_ref[]){{3, 3, 3}, {0, 0, 2}}, 2); /* another order */
+    ready(a);
+    ready(b);
+    char why[200];
+    assert_false(snn_machine_same(a, b, why, sizeof why));
+    assert_string_equal(why, "1 dead chips, 0 dead cores and 2 dead links, not 0, 0 and 2");
+    dead_chips(b, (struct snn_chip_ref[]){{2, 2}}, 1);
+    ready(b);
+    assert_false(snn_machine_same(a, b, why, sizeof why));
+    assert_string_equal(why, "chip (1, 1) dead, not working");
+    dead_chips(b, (struct snn_chip_ref[]){{1, 1}}, 1);
+    ready(b);
+    assert_true(snn_machine_same(a, b, why, sizeof why));
+    assert_string_equal(why, "");
+    assert_true(snn_machine_same(b, a, why, sizeof why));
+    b->name = "another name"; /* names do not matter */
+    assert_true(snn_machine_same(a, b, why, sizeof why));
+    b->dtcm_bytes = a->dtcm_bytes + 4096;
+    assert_false(snn_machine_same(a, b, why, sizeof why));
+    char expect[200];
+    snprintf(expect, sizeof expect, "%u bytes of DTCM and %u of ITCM a core, not %u and %u",
+             a->dtcm_bytes, a->itcm_bytes, b->dtcm_bytes, b->itcm_bytes);
+    assert_string_equal(why, expect);
+    struct snn_machine *c = machine(4, 4, true, SNN_LAYOUT_FULL);
+    ready(c);
+    assert_false(snn_machine_same(a, c, why, sizeof why));
+    assert_string_equal(why, "8x8 chips, not 4x4");
+    c->width = c->height = 8;
+    assert_false(snn_machine_same(a, c, why, sizeof why));
+    assert_string_equal(why, "no wrap-around, not a torus");
+    snn_machine_free(a);
+    snn_machine_free(b);
+    snn_machine_free(c);
+}
+
 /* A dead link on a wrapped edge dies at both ends, across the wrap. */
 static void test_dead_link_wrap(void **state)
 {
@@ -502,7 +545,7 @@ int main(void)
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_neighbours_wrap),
         cmocka_unit_test(test_neighbours_edges),
-        cmocka_unit_test(test_dead_parts),
+        cmocka_unit_test(test_dead_parts), cmocka_unit_test(test_same),
         cmocka_unit_test(test_dead_link_wrap),
         cmocka_unit_test(test_verify_rules),
         cmocka_unit_test(test_distance),
