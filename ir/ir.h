@@ -11,8 +11,8 @@
  * Memory: a struct snn_net owns one arena; every pointer inside it points
  * into that arena and lives until snn_net_free().
  *
- * The layer view (NIR-style nodes) will sit beside pops and projs in
- * struct snn_net; the text form reserves the keyword `node` for it.
+ * The layer view (NIR-style nodes, ir/layer.h) sits beside pops and projs
+ * in struct snn_net; the text form reserves the keyword `node` for it.
  */
 #ifndef SNN_IR_IR_H
 #define SNN_IR_IR_H
@@ -24,6 +24,7 @@
 #include "support/diag.h"
 
 struct snn_arena;
+struct snn_layer_graph;
 
 /* ---- neuron models ---------------------------------------------------- */
 
@@ -180,6 +181,7 @@ struct snn_net {
     struct snn_proj *projs;
     uint32_t n_projs;
     size_t pops_cap, projs_cap;  /* builder bookkeeping */
+    struct snn_layer_graph *layers; /* the layer view (ir/layer.h), or NULL */
 };
 
 /* A new empty network (dt 0.1 ms, duration 0, seed 0), or NULL. */
