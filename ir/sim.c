@@ -262,10 +262,17 @@ struct rt_proj {
      * seg[i * (T + 1) + k] .. seg[i * (T + 1) + k + 1]: rows are sorted by
      * post neuron, so each thread delivers into its own neurons only. */
     uint64_t *seg;
-    uint32_t *tgt;           /* post neuron */
-    int32_t *wq;             /* fixed: weight in LSBs */
-    double *wf;              /* float64: weight in internal units */
-    uint8_t *delay;          /* steps */
+    /* Post neuron: tgt16 when the post population has at most 2^16
+     * neurons (a quarter of the row bytes the step loop streams through
+     * for a constant weight and delay), else tgt. */
+    uint32_t *tgt;
+    uint16_t *tgt16;
+    int32_t *wq;             /* fixed: weight in LSBs; NULL when all are wq_c */
+    double *wf;              /* float64: weight in internal units; NULL when all are wf_c */
+    int32_t wq_c;
+    double wf_c;
+    bool fixed;              /* fixed point (wq, wq_c), else float64 (wf, wf_c) */
+    uint8_t *delay;          /* steps; NULL when all are same_delay */
     uint32_t same_delay;     /* the delay of every synapse, or 0 when they differ */
 };
 
@@ -409,68 +416,94 @@ static int check_memory(struct sim *s, uint32_t D)
     return 0;
 }
 
-static int build_proj(struct sim *s, uint32_t j, uint32_t *max_delay)
+/* Expands projection j into rows (the expansion buffer syn is reused
+ * from one projection to the next: its capacity stays, so the pages are
+ * touched once).  A weight or delay shared by every synapse is kept once,
+ * not per synapse. */
+static int build_proj(struct sim *s, uint32_t j, struct snn_synapses *syn, uint32_t *max_delay)
 {
     const struct snn_net *net = s->net;
     const struct snn_proj *pj = &net->projs[j];
     struct rt_proj *rp = &s->projs[j];
-    struct snn_synapses syn = {0};
-    int err = snn_expand(net, j, 0, UINT32_MAX, 0, UINT32_MAX, &syn, s->d);
-    if (err) {
-        snn_synapses_free(&syn);
+    syn->n = 0;
+    int err = snn_expand(net, j, 0, UINT32_MAX, 0, UINT32_MAX, syn, s->d);
+    if (err)
         return err;
-    }
+    uint64_t n = syn->n;
     uint32_t npre = net->pops[pj->pre].size;
     rp->pre = pj->pre;
     rp->post = pj->post;
     rp->rec = pj->receptor == SNN_RECEPTOR_INH;
+    rp->fixed = !s->o->float64;
+    /* Shared weight (the same bits: float sums must not change even in
+     * the sign of a zero) and shared delay. */
+    bool wsame = true;
+    rp->same_delay = n ? syn->delay_steps[0] : 1;
+    for (uint64_t k = 0; k < n; k++) {
+        SNN_ASSERT(syn->delay_steps[k] >= 1 && syn->delay_steps[k] <= SNN_MAX_DELAY_STEPS);
+        if (syn->delay_steps[k] > *max_delay)
+            *max_delay = syn->delay_steps[k];
+        if (syn->delay_steps[k] != rp->same_delay)
+            rp->same_delay = 0;
+        if (wsame && memcmp(&syn->weight[k], &syn->weight[0], sizeof(double)))
+            wsame = false;
+    }
+    size_t cells = n ? n : 1;
+    bool narrow = net->pops[pj->post].size <= 65536;
     uint64_t *row = snn_calloc((size_t)npre + 1, sizeof *row);
     unsigned T = s->T;
     rp->seg = snn_arena_array(s->arena, (size_t)npre * (T + 1) + 1, sizeof *rp->seg);
-    rp->tgt = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->tgt);
-    rp->delay = snn_arena_array(s->arena, syn.n ? syn.n : 1, 1);
-    if (s->o->float64)
-        rp->wf = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->wf);
+    if (narrow)
+        rp->tgt16 = snn_arena_array(s->arena, cells, sizeof *rp->tgt16);
     else
-        rp->wq = snn_arena_array(s->arena, syn.n ? syn.n : 1, sizeof *rp->wq);
-    if (!row || !rp->seg || !rp->tgt || !rp->delay || (!rp->wf && !rp->wq)) {
+        rp->tgt = snn_arena_array(s->arena, cells, sizeof *rp->tgt);
+    if (!rp->same_delay)
+        rp->delay = snn_arena_array(s->arena, cells, 1);
+    if (!wsame && rp->fixed)
+        rp->wq = snn_arena_array(s->arena, cells, sizeof *rp->wq);
+    else if (!wsame)
+        rp->wf = snn_arena_array(s->arena, cells, sizeof *rp->wf);
+    if (!row || !rp->seg || (!rp->tgt16 && !rp->tgt) || (!rp->same_delay && !rp->delay) ||
+        (!wsame && !rp->wq && !rp->wf)) {
         snn_free(row);
-        snn_synapses_free(&syn);
         return SNN_ENOMEM;
     }
-    const struct snn_qpop *qp = s->q ? &s->q->pops[pj->post] : NULL;
-    for (uint64_t k = 0; k < syn.n; k++) {
-        row[syn.pre[k] + 1]++;
-        rp->tgt[k] = syn.post[k];
-        SNN_ASSERT(syn.delay_steps[k] >= 1 && syn.delay_steps[k] <= SNN_MAX_DELAY_STEPS);
-        rp->delay[k] = (uint8_t)syn.delay_steps[k];
-        if (syn.delay_steps[k] > *max_delay)
-            *max_delay = syn.delay_steps[k];
+    const struct snn_qpop *qp = rp->fixed ? &s->q->pops[pj->post] : NULL;
+    if (wsame && n) {
         if (qp)
-            rp->wq[k] = snn_quantize_weight(qp, pj->receptor, syn.weight[k]);
+            rp->wq_c = snn_quantize_weight(qp, pj->receptor, syn->weight[0]);
         else
-            rp->wf[k] = syn.weight[k];
+            rp->wf_c = syn->weight[0];
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        row[syn->pre[k] + 1]++;
+        if (narrow)
+            rp->tgt16[k] = (uint16_t)syn->post[k];
+        else
+            rp->tgt[k] = syn->post[k];
+        if (rp->delay)
+            rp->delay[k] = (uint8_t)syn->delay_steps[k];
+        if (rp->wq)
+            rp->wq[k] = snn_quantize_weight(qp, pj->receptor, syn->weight[k]);
+        else if (rp->wf)
+            rp->wf[k] = syn->weight[k];
     }
     for (uint32_t i = 0; i < npre; i++)
         row[i + 1] += row[i];
-    rp->same_delay = syn.n ? rp->delay[0] : 1;
-    for (uint64_t k = 1; k < syn.n && rp->same_delay; k++)
-        if (rp->delay[k] != rp->same_delay)
-            rp->same_delay = 0;
-    /* Split each row at the post population's thread boundaries. */
+    /* Split each row at the post population's thread boundaries (posts
+     * ascend within a row). */
     const uint32_t *bound = s->pops[pj->post].lo;
     for (uint32_t i = 0; i < npre; i++) {
         uint64_t k = row[i];
         for (unsigned b = 0; b < T; b++) {
-            while (k < row[i + 1] && rp->tgt[k] < bound[b])
+            while (k < row[i + 1] && syn->post[k] < bound[b])
                 k++;
             rp->seg[(size_t)i * (T + 1) + b] = k;
         }
         rp->seg[(size_t)i * (T + 1) + T] = row[i + 1];
     }
     snn_free(row);
-    s->synapses += syn.n;
-    snn_synapses_free(&syn);
+    s->synapses += n;
     return 0;
 }
 
@@ -669,9 +702,12 @@ static int setup(struct sim *s)
         }
     }
     uint32_t max_delay = 1;
-    for (uint32_t j = 0; j < net->n_projs; j++)
-        if ((err = build_proj(s, j, &max_delay)))
-            return err;
+    struct snn_synapses syn = {0};
+    for (uint32_t j = 0; j < net->n_projs && !err; j++)
+        err = build_proj(s, j, &syn, &max_delay);
+    snn_synapses_free(&syn);
+    if (err)
+        return err;
     uint32_t D = 2;
     while (D <= max_delay)
         D *= 2;
@@ -882,33 +918,52 @@ static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
 }
 
 /* Adds the synapses [lo, hi) of a row to the ring: integer words wrap
- * (fx_acc), float words add in row order. */
-static void add_row_fixed(const struct rt_proj *pj, int32_t *restrict ring, size_t stride,
-                          uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
+ * (fx_acc), float words add in row order.  One body for every layout
+ * (narrow or wide targets, shared or per-synapse weight and delay): the
+ * flags are constants where it is inlined, so each layout gets a loop of
+ * its own without branches. */
+static inline __attribute__((always_inline)) void
+add_row(const struct rt_proj *pj, void *restrict ring, size_t stride, uint32_t mask, uint32_t t,
+        uint64_t lo, uint64_t hi, bool fixed, bool narrow, bool wsame, bool dsame)
 {
-    const uint32_t *restrict tgt = pj->tgt;
-    const int32_t *restrict w = pj->wq;
-    if (pj->same_delay) {
-        uint32_t *restrict slot = (uint32_t *)ring + ((t + pj->same_delay) & mask) * stride;
-        for (uint64_t q = lo; q < hi; q++)
-            slot[tgt[q]] += (uint32_t)w[q];
-        return;
-    }
+    const uint16_t *restrict t16 = pj->tgt16;
+    const uint32_t *restrict t32 = pj->tgt;
     const uint8_t *restrict delay = pj->delay;
+    const int32_t *restrict wq = pj->wq;
+    const double *restrict wf = pj->wf;
+    size_t base = (size_t)((t + pj->same_delay) & mask) * stride;
     for (uint64_t q = lo; q < hi; q++) {
-        int32_t *cell = ring + ((t + delay[q]) & mask) * stride + tgt[q];
-        *cell = fx_acc(*cell, w[q]);
+        size_t x = (dsame ? base : (size_t)((t + delay[q]) & mask) * stride) +
+                   (narrow ? t16[q] : t32[q]);
+        if (fixed) {
+            uint32_t *cell = (uint32_t *)ring + x; /* fx_acc: a wrapping sum */
+            *cell += (uint32_t)(wsame ? pj->wq_c : wq[q]);
+        } else {
+            ((double *)ring)[x] += wsame ? pj->wf_c : wf[q];
+        }
     }
 }
 
-static void add_row_float(const struct rt_proj *pj, double *restrict ring, size_t stride,
-                          uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
+#define ADD_ROW_D(F, N, W)                                                                   \
+    (pj->same_delay ? add_row(pj, ring, stride, mask, t, lo, hi, F, N, W, true)              \
+                    : add_row(pj, ring, stride, mask, t, lo, hi, F, N, W, false))
+#define ADD_ROW_W(F, N)                                                                      \
+    (((F) ? !pj->wq : !pj->wf) ? ADD_ROW_D(F, N, true) : ADD_ROW_D(F, N, false))
+
+static void add_row_any(const struct rt_proj *pj, void *restrict ring, size_t stride,
+                        uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
 {
-    const uint32_t *restrict tgt = pj->tgt;
-    const double *restrict w = pj->wf;
-    const uint8_t *restrict delay = pj->delay;
-    for (uint64_t q = lo; q < hi; q++)
-        ring[((t + delay[q]) & mask) * stride + tgt[q]] += w[q];
+    if (pj->fixed) {
+        if (pj->tgt16)
+            ADD_ROW_W(true, true);
+        else
+            ADD_ROW_W(true, false);
+    } else {
+        if (pj->tgt16)
+            ADD_ROW_W(false, true);
+        else
+            ADD_ROW_W(false, false);
+    }
 }
 
 /* Thread k delivers step t's spikes of population p into its own post
@@ -930,10 +985,10 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             for (uint32_t f = 0; f < nf; f++) {
                 const uint64_t *seg = pj->seg + (size_t)fired[f] * (T + 1) + k;
                 events += seg[1] - seg[0];
-                if (pj->wq)
-                    add_row_fixed(pj, post->ring + base, stride, s->mask, t, seg[0], seg[1]);
+                if (pj->fixed)
+                    add_row_any(pj, post->ring + base, stride, s->mask, t, seg[0], seg[1]);
                 else
-                    add_row_float(pj, post->ringf + base, stride, s->mask, t, seg[0], seg[1]);
+                    add_row_any(pj, post->ringf + base, stride, s->mask, t, seg[0], seg[1]);
             }
         }
     }

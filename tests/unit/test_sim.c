@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/expand.h"
 #include "ir/ir.h"
 #include "ir/sim.h"
 #include "support/arena.h"
@@ -393,6 +394,77 @@ static void test_events_are_counted(void **state)
     snn_net_free(net);
 }
 
+/* One source spike (step 5) fans out to n neurons with per-synapse
+ * weights (each above the 15 mV gap) and delays: neuron j fires once, in
+ * step 5 + its delay, in both arithmetics and with one or two threads.
+ * With n above 2^16 the rows hold wide post indices, below it narrow
+ * ones; both must land on the right neuron and slot. */
+static void fan_out(uint32_t n)
+{
+    struct snn_net *net = snn_net_new();
+    assert_non_null(net);
+    net->dt_ms = 0.1;
+    net->seed = 11;
+    struct snn_pop *src = snn_net_add_pop(net, "src", SNN_MODEL_SPIKE_SOURCE_ARRAY, 1);
+    uint32_t *off = snn_arena_alloc(net->arena, 2 * sizeof *off);
+    double *times = snn_arena_alloc(net->arena, sizeof *times);
+    off[0] = 0;
+    off[1] = 1;
+    times[0] = 0.5;
+    src->times_off = off;
+    src->times = times;
+    struct snn_pop *post = snn_net_add_pop(net, "post", SNN_MODEL_IF_CURR_DELTA, n);
+    assert_non_null(post);
+    post->record = SNN_REC_SPIKES;
+    struct snn_proj *pj = snn_net_add_proj(net, 0, 1);
+    pj->conn.kind = SNN_CONN_ALL_TO_ALL;
+    pj->weight.kind = SNN_VAL_UNIFORM;
+    pj->weight.a = 20.0;
+    pj->weight.b = 30.0;
+    pj->delay.kind = SNN_VAL_UNIFORM;
+    pj->delay.a = 0.1;
+    pj->delay.b = 2.5;
+    assert_int_equal(snn_ir_verify(net, NULL), 0);
+    struct snn_synapses syn = {0};
+    assert_int_equal(snn_expand(net, 0, 0, UINT32_MAX, 0, UINT32_MAX, &syn, NULL), 0);
+    assert_int_equal(syn.n, n);
+    bool differ = false;
+    for (uint32_t k = 1; k < n; k++)
+        differ |= syn.delay_steps[k] != syn.delay_steps[0];
+    assert_true(differ);
+    for (int fl = 0; fl < 2; fl++)
+        for (unsigned T = 1; T <= 2; T++) {
+            struct snn_spike_list out = {0};
+            struct snn_sim_opts o = {.steps = 40, .float64 = fl, .threads = T, .ctx = &out,
+                                     .on_spikes = collect, .all_spikes = true};
+            assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+            assert_int_equal(out.n, 1 + (uint64_t)n);
+            assert_int_equal(out.pop[0], 0);
+            assert_int_equal(out.step[0], 5);
+            uint32_t *seen = calloc(n, sizeof *seen);
+            assert_non_null(seen);
+            for (uint64_t k = 1; k < out.n; k++) {
+                uint32_t j = out.neuron[k];
+                assert_int_equal(out.pop[k], 1);
+                assert_true(j < n);
+                assert_int_equal(seen[j]++, 0);
+                assert_int_equal(syn.post[j], j);
+                assert_int_equal(out.step[k], 5 + syn.delay_steps[j]);
+            }
+            free(seen);
+            snn_spike_list_free(&out);
+        }
+    snn_synapses_free(&syn);
+    snn_net_free(net);
+}
+
+static void test_fan_out_narrow_and_wide_rows(void **state)
+{
+    (void)state;
+    fan_out(1000);
+    fan_out(70000);
+}
+
 static void test_too_big_is_an_error(void **state)
 {
     (void)state;
@@ -451,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_failing_output_stops_all_threads),
         cmocka_unit_test(test_voltages_with_threads),
         cmocka_unit_test(test_events_are_counted),
+        cmocka_unit_test(test_fan_out_narrow_and_wide_rows),
         cmocka_unit_test(test_too_big_is_an_error),
         cmocka_unit_test(test_allocation_failures_are_clean),
     };
