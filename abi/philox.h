@@ -24,7 +24,9 @@ enum snn_rng_stream {
     SNN_RNG_DELAY = 3,   /* per-synapse delays */
     SNN_RNG_POISSON = 4, /* Poisson spike sources */
     SNN_RNG_PARAM = 5,   /* per-neuron parameters */
-    SNN_RNG_INIT = 6     /* per-neuron initial state */
+    SNN_RNG_INIT = 6,    /* per-neuron initial state */
+    SNN_RNG_LAYER_INPUT = 7, /* layer view: generated input values */
+    SNN_RNG_LAYER_WEIGHT = 8 /* layer view: generated weights */
 };
 
 struct snn_philox_out {

@@ -19,11 +19,18 @@
  *     alias bomb gets an error instead of exponential work.  After a
  *     semantic error it goes on with the next key, so one run reports as
  *     many problems as it sensibly can (up to SNN_FE_MAX_ERRORS).
+ *
+ * A file with `layers:` is a layer graph (ir/layer.h): its nodes are read
+ * in order (an input names a layer above), their .npy arrays read from
+ * the folder of the file (frontend/npy.h), and snn_layers_verify() infers
+ * the shapes once the file has been read.
  */
 #include "frontend/frontend.h"
 #include "frontend/frontend_int.h"
+#include "frontend/npy.h"
 #include "frontend/units.h"
 #include "frontend/ytree_int.h"
+#include "ir/layer.h"
 #include "support/arena.h"
 #include "support/diag.h"
 #include "support/err.h"
@@ -1047,12 +1054,481 @@ static void read_projs(struct ctx *c, struct yn *node)
         read_proj(c, i, n->u.items[i]);
 }
 
+/* ---- layer graphs (docs/network-format.md, "Layer graphs") ---------------- */
+
+/* A path from the description, relative to the folder of its file (an
+ * absolute path is kept), in the scratch arena. */
+static char *rel_path(struct ctx *c, const char *path)
+{
+    const char *slash = strrchr(c->y.file ? c->y.file : "", '/');
+    size_t dir = path[0] == '/' || !slash ? 0 : (size_t)(slash - c->y.file) + 1;
+    size_t n = strlen(path);
+    char *s = snn_arena_alloc(c->y.tmp, dir + n + 1);
+    if (!s) {
+        nomem(c);
+        return NULL;
+    }
+    memcpy(s, c->y.file, dir);
+    memcpy(s + dir, path, n + 1);
+    return s;
+}
+
+static bool is_npy_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 4 && !strcmp(s + n - 4, ".npy");
+}
+
+/* Reads the .npy file named by the scalar n into *out (values in the
+ * network's arena, src the path as written). */
+static bool read_npy(struct ctx *c, struct yn *n, const char *key, struct snn_array *out)
+{
+    const char *s;
+    if (!get_scalar(c, n, key, &s))
+        return false;
+    if (!is_npy_name(s)) {
+        err(c, SNN_ESEMA, n, "'%s' names a file, and it must end in .npy, got '%.60s'", key, s);
+        return false;
+    }
+    char *path = rel_path(c, s);
+    const char *src = snn_arena_strdup(c->net->arena, s);
+    if (!path || !src) {
+        nomem(c);
+        return false;
+    }
+    struct snn_loc at = loc_of(c, n);
+    struct snn_array a = {0};
+    int rc = snn_npy_read(path, c->net->arena, c->y.stop ? NULL : c->y.d, &at, &a);
+    if (rc == SNN_ENOMEM) {
+        nomem(c);
+        return false;
+    }
+    if (rc) {
+        /* snn_npy_read has reported it: count it as one of ours. */
+        if (!c->y.rc || (rc == SNN_ETOOBIG && c->y.rc == SNN_ESEMA))
+            c->y.rc = rc == SNN_ETOOBIG ? SNN_ETOOBIG : SNN_ESEMA;
+        if (++c->y.errors >= SNN_FE_MAX_ERRORS)
+            c->y.stop = true;
+        return false;
+    }
+    a.src = src;
+    *out = a;
+    return true;
+}
+
+/* A per-channel array: a .npy file, one number for all `channels` (0:
+ * unknown yet), or a list of numbers. */
+static bool read_vector(struct ctx *c, struct yn *node, const char *key, uint32_t channels,
+                        struct snn_array *out)
+{
+    struct yn *n = R(c, node);
+    struct snn_array a = {.ndim = 1, .src = "inline"};
+    if (n->kind == Y_SCALAR && !is_null(n) && is_npy_name(n->u.s))
+        return read_npy(c, n, key, out);
+    if (n->kind == Y_SCALAR && !is_null(n)) {
+        double x;
+        if (!get_quantity(c, n, key, SNN_DIM_NONE, &x))
+            return false;
+        if (!channels) {
+            err(c, SNN_ESEMA, n, "'%s': one value for every channel needs 'channels' on the "
+                                 "layer (or give a list or a .npy file)", key);
+            return false;
+        }
+        if (!(a.v = alloc_doubles(c, n, channels, key)))
+            return false;
+        for (uint32_t i = 0; i < channels; i++)
+            a.v[i] = x;
+        a.dims[0] = channels;
+    } else if (n->kind == Y_SEQ) {
+        if (!charge(c, n, n->n) || !(a.v = alloc_doubles(c, n, n->n, key)))
+            return false;
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!get_quantity(c, R(c, n->u.items[i]), key, SNN_DIM_NONE, &a.v[i]))
+                return false;
+        a.dims[0] = n->n;
+    } else {
+        err(c, SNN_ESEMA, node, "'%s' must be a .npy file, a number or a list of numbers, not %s",
+            key, kind_name(n));
+        return false;
+    }
+    *out = a;
+    return true;
+}
+
+/* Whether x = 2^k for a whole k in [lo, hi]; *k gets it. */
+static bool log2_exact(double x, int lo, int hi, int *k)
+{
+    for (*k = lo; *k <= hi; ++*k)
+        if (x == ldexp(1.0, *k))
+            return true;
+    return false;
+}
+
+/* tau: a power of two (the verifier checks 2 .. 256). */
+static bool read_tau(struct ctx *c, struct yn *n, uint32_t *shift)
+{
+    double t;
+    if (!get_quantity(c, n, "tau", SNN_DIM_NONE, &t))
+        return false;
+    int k;
+    if (!log2_exact(t, 0, 31, &k)) {
+        err(c, SNN_ESEMA, n, "tau %g: tau must be a power of two (2, 4, 8, ... 256): the decay "
+                             "is a shift", t);
+        return false;
+    }
+    *shift = (uint32_t)k;
+    return true;
+}
+
+static bool read_u32(struct ctx *c, struct yn *n, const char *key, uint32_t *out)
+{
+    uint64_t v;
+    if (!get_uint(c, n, key, 0, UINT32_MAX, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool read_real(struct ctx *c, struct yn *n, const char *key, double *out)
+{
+    return get_quantity(c, n, key, SNN_DIM_NONE, out);
+}
+
+/* generate: {density: D} for a spike input, {} for pixels, {lo: L, hi: H}
+ * for weights (default [-1, 1)). */
+static void read_gen(struct ctx *c, struct yn *node, struct snn_lnode *ln, struct snn_gen *g)
+{
+    struct kvs m;
+    if (!get_map(c, R(c, node), "generate", "key", true, &m))
+        return;
+    struct snn_gen x = {.on = true};
+    struct yn *v;
+    if (ln->op == SNN_L_INPUT) {
+        static const char *const keys[] = {"density"};
+        check_keys(c, &m, keys, 1, "'generate' of an input");
+        v = get(c, &m, "density");
+        if (ln->u.input.kind == SNN_T_SPIKES) {
+            if (!v)
+                err(c, SNN_ESEMA, node, "'generate' of a spike input needs 'density', the "
+                                        "probability of a spike (0 .. 1)");
+            else
+                read_real(c, v, "density", &x.density);
+        } else if (v) {
+            err(c, SNN_ESEMA, find(&m, "density")->key,
+                "'density' applies to spike inputs; pixels are drawn from 0 .. 255");
+        }
+    } else {
+        static const char *const keys[] = {"lo", "hi"};
+        check_keys(c, &m, keys, 2, "'generate' of weights");
+        x.lo = -1;
+        x.hi = 1;
+        if ((v = get(c, &m, "lo")))
+            read_real(c, v, "lo", &x.lo);
+        if ((v = get(c, &m, "hi")))
+            read_real(c, v, "hi", &x.hi);
+    }
+    *g = x;
+}
+
+/* bn: {weight, bias, mean, var, eps}: batch norm after a convolution. */
+static void read_bn(struct ctx *c, struct yn *node, struct snn_lconv *cv)
+{
+    static const char *const keys[] = {"weight", "bias", "mean", "var", "eps"};
+    struct kvs m;
+    if (!get_map(c, R(c, node), "bn", "key", false, &m))
+        return;
+    check_keys(c, &m, keys, 5, "'bn'");
+    cv->bn = true;
+    struct snn_array *dst[] = {&cv->bn_gamma, &cv->bn_beta, &cv->bn_mean, &cv->bn_var};
+    for (int i = 0; i < 4; i++) {
+        struct kv *p = find(&m, keys[i]);
+        if (!p)
+            err(c, SNN_ESEMA, node, "'bn' has no '%s'", keys[i]);
+        else
+            read_vector(c, p->val, keys[i], cv->depthwise ? 0 : cv->out_channels, dst[i]);
+    }
+    struct yn *v = get(c, &m, "eps");
+    if (v)
+        read_real(c, v, "eps", &cv->bn_eps);
+}
+
+/* The keys each op takes (name, op and in aside). */
+static const char *const *op_keys(enum snn_lop op, size_t *n)
+{
+    static const char *const input[] = {"shape", "kind", "data", "generate"};
+    static const char *const conv[] = {"channels", "kernel", "stride", "pad", "depthwise",
+                                       "bits", "weight", "generate", "scale", "bias", "bn"};
+    static const char *const lif[] = {"tau", "threshold"};
+    static const char *const ilif[] = {"decay", "d_max"};
+    static const char *const pool[] = {"kernel", "stride", "pad"};
+    static const char *const sumpool[] = {"mean"};
+    static const char *const sdsa2[] = {"heads", "scale"};
+#define KEYS(a) (*n = sizeof a / sizeof a[0], a)
+    switch (op) {
+    case SNN_L_INPUT: return KEYS(input);
+    case SNN_L_CONV: return KEYS(conv);
+    case SNN_L_LIF:
+    case SNN_L_SDSA1: return KEYS(lif);
+    case SNN_L_ILIF: return KEYS(ilif);
+    case SNN_L_MAXPOOL: return KEYS(pool);
+    case SNN_L_SUMPOOL: return KEYS(sumpool);
+    case SNN_L_SDSA2: return KEYS(sdsa2);
+    default: *n = 0; return NULL;
+    }
+#undef KEYS
+}
+
+/* in: a layer's name or a list of names, each an earlier layer. */
+static bool read_inputs(struct ctx *c, struct yn *node, struct snn_lnode *ln)
+{
+    const struct snn_layer_graph *g = c->net->layers;
+    struct yn *n = R(c, node);
+    uint32_t k = n->kind == Y_SEQ ? n->n : 1;
+    if (k > 3) {
+        err(c, SNN_ESEMA, node, "'in' lists %u layers; a layer takes at most 3 inputs", k);
+        return false;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        struct yn *e = n->kind == Y_SEQ ? R(c, n->u.items[i]) : n;
+        const char *s;
+        if (!get_scalar(c, e, "in", &s))
+            return false;
+        int at = snn_layers_find(g, s);
+        if (at < 0 || (uint32_t)at + 1 >= g->n_nodes) { /* unknown, or this layer itself */
+            /* candidates: the nearest layers above */
+            const char *names[64];
+            size_t m = 0;
+            for (uint32_t j = g->n_nodes - 1; j-- > 0 && m < 64;)
+                names[m++] = g->nodes[j].name;
+            const char *sug = snn_suggest(s, names, m);
+            if (sug)
+                err(c, SNN_ESEMA, e, "no layer '%.60s' above this one (did you mean '%s'?)", s,
+                    sug);
+            else
+                err(c, SNN_ESEMA, e, "no layer '%.60s' above this one (a layer's inputs come "
+                                     "before it)", s);
+            return false;
+        }
+        ln->in[i] = (uint32_t)at;
+    }
+    ln->n_in = k;
+    return true;
+}
+
+static void read_node(struct ctx *c, uint32_t index, struct yn *node)
+{
+    char where[80];
+    snprintf(where, sizeof where, "layer %u", index + 1);
+    struct yn *n = R(c, node);
+    if (n->kind != Y_MAP) {
+        err(c, SNN_ESEMA, node, "%s must be a mapping with 'name' and 'op'", where);
+        return;
+    }
+    struct kvs m;
+    if (!flatten(c, n, "key", &m))
+        return;
+    struct yn *x;
+    const char *name = NULL;
+    if (!(x = get(c, &m, "name"))) {
+        err(c, SNN_ESEMA, node, "%s has no 'name'", where);
+    } else if (get_scalar(c, x, "name", &name)) {
+        if (!is_ident(name)) {
+            err(c, SNN_ESEMA, x, "layer name '%.60s' is not an identifier", name);
+            name = NULL;
+        } else if (snn_layers_find(c->net->layers, name) >= 0) {
+            err(c, SNN_ESEMA, x, "layer '%.60s' is defined twice", name);
+            name = NULL;
+        }
+    }
+    const char *ops[SNN_L_FLATTEN + 1];
+    for (int i = 0; i <= SNN_L_FLATTEN; i++)
+        ops[i] = snn_lop_name((enum snn_lop)i);
+    int op = -1;
+    if (!(x = get(c, &m, "op")))
+        err(c, SNN_ESEMA, node, "%s has no 'op' (%s, %s, %s, ...)", where, ops[0], ops[1],
+            ops[2]);
+    else
+        op = get_choice(c, x, "op", ops, SNN_L_FLATTEN + 1);
+    if (name)
+        snprintf(where, sizeof where, "layer '%.60s'", name);
+    if (op < 0)
+        return;
+    size_t nk;
+    const char *const *ok = op_keys((enum snn_lop)op, &nk);
+    const char *keys[16] = {"name", "op", "in"};
+    size_t nkeys = op == SNN_L_INPUT ? 2 : 3;
+    for (size_t i = 0; i < nk; i++)
+        keys[nkeys++] = ok[i];
+    check_keys(c, &m, keys, nkeys, where);
+    if (op != SNN_L_INPUT && !find(&m, "in"))
+        err(c, SNN_ESEMA, node, "%s has no 'in' (the layer or layers it reads)", where);
+    if (!name || c->y.stop)
+        return;
+    struct snn_lnode *ln = snn_layers_add(c->net, name, (enum snn_lop)op);
+    if (!ln) {
+        nomem(c);
+        return;
+    }
+    ln->loc = loc_of(c, node);
+    if ((x = get(c, &m, "in")) && !read_inputs(c, find(&m, "in")->val, ln))
+        ln->n_in = 0;
+    switch (ln->op) {
+    case SNN_L_INPUT: {
+        if ((x = get(c, &m, "shape"))) {
+            uint32_t *d3[3] = {&ln->u.input.shape.c, &ln->u.input.shape.h, &ln->u.input.shape.w};
+            if (x->kind != Y_SEQ || x->n != 3)
+                err(c, SNN_ESEMA, x, "'shape' takes [channels, height, width]");
+            else
+                for (int i = 0; i < 3; i++)
+                    if (!read_u32(c, R(c, x->u.items[i]), "shape", d3[i]))
+                        break;
+        } else {
+            err(c, SNN_ESEMA, node, "%s has no 'shape' ([channels, height, width])", where);
+        }
+        if ((x = get(c, &m, "kind"))) {
+            static const char *const kinds[] = {"spikes", "counts"};
+            int k = get_choice(c, x, "kind", kinds, 2);
+            if (k >= 0)
+                ln->u.input.kind = k ? SNN_T_COUNTS : SNN_T_SPIKES;
+        }
+        struct yn *data = get(c, &m, "data"), *gen = get(c, &m, "generate");
+        if (data && gen)
+            err(c, SNN_ESEMA, find(&m, "generate")->key,
+                "an input takes 'data' or 'generate', not both");
+        else if (data)
+            read_npy(c, data, "data", &ln->u.input.data);
+        else if (gen)
+            read_gen(c, find(&m, "generate")->val, ln, &ln->u.input.gen);
+        break;
+    }
+    case SNN_L_CONV: {
+        struct snn_lconv *cv = &ln->u.conv;
+        if ((x = get(c, &m, "depthwise")))
+            get_bool(c, x, "depthwise", &cv->depthwise);
+        if ((x = get(c, &m, "channels")))
+            read_u32(c, x, "channels", &cv->out_channels);
+        else if (!cv->depthwise)
+            err(c, SNN_ESEMA, node, "%s has no 'channels' (its output channels)", where);
+        if ((x = get(c, &m, "kernel")))
+            read_u32(c, x, "kernel", &cv->kernel);
+        if ((x = get(c, &m, "stride")))
+            read_u32(c, x, "stride", &cv->stride);
+        if ((x = get(c, &m, "pad")))
+            read_u32(c, x, "pad", &cv->pad);
+        if ((x = get(c, &m, "bits")))
+            read_u32(c, x, "bits", &cv->bits);
+        struct yn *w = get(c, &m, "weight"), *gen = get(c, &m, "generate");
+        if (w && gen)
+            err(c, SNN_ESEMA, find(&m, "generate")->key,
+                "a convolution takes 'weight' or 'generate', not both");
+        else if (w)
+            read_npy(c, w, "weight", &cv->weight);
+        else if (gen)
+            read_gen(c, find(&m, "generate")->val, ln, &cv->weight_gen);
+        uint32_t ch = cv->out_channels;
+        if ((x = find(&m, "scale") ? find(&m, "scale")->val : NULL))
+            read_vector(c, x, "scale", ch, &cv->scale);
+        if ((x = find(&m, "bias") ? find(&m, "bias")->val : NULL))
+            read_vector(c, x, "bias", ch, &cv->bias);
+        if ((x = find(&m, "bn") ? find(&m, "bn")->val : NULL))
+            read_bn(c, x, cv);
+        break;
+    }
+    case SNN_L_LIF:
+    case SNN_L_SDSA1: {
+        uint32_t *tau = ln->op == SNN_L_LIF ? &ln->u.lif.tau_shift : &ln->u.sdsa1.tau_shift;
+        double *th = ln->op == SNN_L_LIF ? &ln->u.lif.threshold : &ln->u.sdsa1.threshold;
+        if ((x = get(c, &m, "tau")))
+            read_tau(c, x, tau);
+        if ((x = get(c, &m, "threshold")))
+            read_real(c, x, "threshold", th);
+        break;
+    }
+    case SNN_L_ILIF:
+        if ((x = get(c, &m, "decay"))) {
+            double dcy;
+            if (read_real(c, x, "decay", &dcy)) {
+                int k;
+                if (!log2_exact(dcy, -31, 0, &k))
+                    err(c, SNN_ESEMA, x, "decay %g: it must be a power of two (1, 0.5, 0.25, "
+                                         "... 1/256): the decay is a shift", dcy);
+                else
+                    ln->u.ilif.decay_shift = (uint32_t)-k;
+            }
+        }
+        if ((x = get(c, &m, "d_max")))
+            read_u32(c, x, "d_max", &ln->u.ilif.d_max);
+        break;
+    case SNN_L_MAXPOOL:
+        if ((x = get(c, &m, "kernel")))
+            read_u32(c, x, "kernel", &ln->u.pool.kernel);
+        if ((x = get(c, &m, "stride")))
+            read_u32(c, x, "stride", &ln->u.pool.stride);
+        if ((x = get(c, &m, "pad")))
+            read_u32(c, x, "pad", &ln->u.pool.pad);
+        break;
+    case SNN_L_SUMPOOL:
+        if ((x = get(c, &m, "mean")))
+            get_bool(c, x, "mean", &ln->u.sumpool.mean);
+        break;
+    case SNN_L_SDSA2:
+        if ((x = get(c, &m, "heads")))
+            read_u32(c, x, "heads", &ln->u.sdsa2.heads);
+        if ((x = get(c, &m, "scale")))
+            read_real(c, x, "scale", &ln->u.sdsa2.scale);
+        break;
+    default: break;
+    }
+}
+
+/* layers: {timesteps, output, nodes} */
+static void read_layers(struct ctx *c, struct yn *node)
+{
+    static const char *const keys[] = {"timesteps", "output", "nodes"};
+    struct kvs m;
+    if (!get_map(c, R(c, node), "layers", "key", false, &m))
+        return;
+    check_keys(c, &m, keys, 3, "'layers'");
+    struct snn_layer_graph *g = snn_net_layers(c->net);
+    if (!g) {
+        nomem(c);
+        return;
+    }
+    struct yn *x;
+    uint64_t t;
+    if ((x = get(c, &m, "timesteps")) && get_uint(c, x, "timesteps", 1, 65535, &t))
+        g->timesteps = (uint32_t)t;
+    struct yn *nodes = get(c, &m, "nodes");
+    if (!nodes) {
+        err(c, SNN_ESEMA, node, "'layers' has no 'nodes' (the list of layers)");
+        return;
+    }
+    if (nodes->kind != Y_SEQ || nodes->n == 0) {
+        err(c, SNN_ESEMA, nodes, "'nodes' must be a list of layers, not %s",
+            nodes->kind == Y_SEQ ? "an empty list" : kind_name(nodes));
+        return;
+    }
+    for (uint32_t i = 0; i < nodes->n && !c->y.stop; i++)
+        read_node(c, i, nodes->u.items[i]);
+    const char *s;
+    if ((x = get(c, &m, "output")) && get_scalar(c, x, "output", &s)) {
+        int at = snn_layers_find(g, s);
+        if (at < 0) {
+            err(c, SNN_ESEMA, x, "'output': no layer is called '%.60s'", s);
+        } else {
+            g->output = (uint32_t)at;
+            g->has_output = true;
+        }
+    }
+}
+
 /* ---- the document -------------------------------------------------------- */
 
 static void read_root(struct ctx *c, struct yn *root)
 {
-    static const char *const keys[] = {"snn",  "name",        "timestep",   "duration",
-                                       "seed", "populations", "projections", "definitions"};
+    static const char *const keys[] = {"snn",         "name",        "timestep",
+                                       "duration",    "seed",        "populations",
+                                       "projections", "definitions", "layers"};
     struct yn *n = R(c, root);
     if (n->kind != Y_MAP) {
         err(c, SNN_ESEMA, root, "expected a network: a mapping that starts with 'snn: 1'");
@@ -1094,6 +1570,15 @@ static void read_root(struct ctx *c, struct yn *root)
     uint64_t seed;
     if ((x = get(c, &m, "seed")) && get_uint(c, x, "seed", 0, UINT64_MAX, &seed))
         c->net->seed = seed;
+    if ((x = find(&m, "layers") ? find(&m, "layers")->val : NULL)) {
+        struct kv *p = find(&m, "populations") ? find(&m, "populations")
+                                               : find(&m, "projections");
+        if (p)
+            err(c, SNN_ESEMA, p->key, "a network has populations or layers, not both");
+        else if (!c->y.stop)
+            read_layers(c, x);
+        return;
+    }
     if (!c->y.stop)
         read_pops(c, find(&m, "populations") ? find(&m, "populations")->val : NULL, root);
     if (!c->y.stop && (x = find(&m, "projections") ? find(&m, "projections")->val : NULL))
@@ -1126,6 +1611,8 @@ int snn_yaml_parse(const char *file, const char *text, size_t len, struct snn_di
         c.y.rc = SNN_ESEMA;
     if (!c.y.rc) {
         int rc = snn_ir_verify(c.net, d);
+        if (!rc)
+            rc = snn_layers_verify(c.net, d);
         if (rc)
             c.y.rc = rc;
     }

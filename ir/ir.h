@@ -12,7 +12,7 @@
  * into that arena and lives until snn_net_free().
  *
  * The layer view (NIR-style nodes, ir/layer.h) sits beside pops and projs
- * in struct snn_net; the text form reserves the keyword `node` for it.
+ * in struct snn_net; the text form prints it as `node` blocks.
  */
 #ifndef SNN_IR_IR_H
 #define SNN_IR_IR_H

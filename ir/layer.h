@@ -26,6 +26,8 @@
 #include "ir/ir.h"
 #include "support/diag.h"
 
+struct snn_arena;
+
 enum snn_lop {
     SNN_L_INPUT,   /* the graph's input, one tensor per step */
     SNN_L_CONV,    /* convolution or linear layer (+ bias, batch norm): q16 out */
@@ -155,6 +157,30 @@ int snn_layers_find(const struct snn_layer_graph *g, const char *name);
  * limits that are the format's own (channels <= 1024, h and w <= 128).
  * Each violation is reported with the node's location.  0 or SNN_ESEMA. */
 int snn_layers_verify(struct snn_net *net, struct snn_diag *d);
+
+/* ---- arrays in the text form (ir/text.c, docs/ir-text.md) -------------- */
+
+/* How snn_ir_parse_with() reads an array that a `node` statement names by
+ * file: the front end's .npy reader (frontend/npy.h) fills *out (values in
+ * arena) from the file at path, or reports why not to d at `at`. */
+struct snn_array_reader {
+    int (*read)(void *ctx, const char *path, struct snn_arena *arena, struct snn_diag *d,
+                const struct snn_loc *at, struct snn_array *out);
+    void *ctx;
+};
+
+/* snn_ir_parse(), reading the array files of `node` statements through rd
+ * (a relative path is taken from the folder of file) and refusing a file
+ * whose digest is not the one written.  With rd NULL such a statement is
+ * an error; snn_ir_parse() is this with rd NULL. */
+int snn_ir_parse_with(const char *file, const char *text, size_t len,
+                      const struct snn_array_reader *rd, struct snn_diag *d,
+                      struct snn_net **out);
+
+/* The digest the text form prints for a file-backed array: FNV-1a 64 over
+ * its values as IEEE-754 doubles, each as its 8 bytes least significant
+ * first (dims are not included). */
+uint64_t snn_array_digest(const struct snn_array *a);
 
 /* Names, for messages and the text form. */
 const char *snn_lop_name(enum snn_lop op);

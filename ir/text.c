@@ -20,9 +20,17 @@
  * MAX_TIMES_NEURONS.  Every value, population and projection it builds
  * carries its location in the text, so the verifier's messages point
  * into the .ir file.
+ *
+ * The layer view (ir/layer.h) prints as `timesteps`, `node` blocks and
+ * `output`.  An array read from a .npy file prints as its path and the
+ * FNV-1a digest of its values, not in full; parsing reads the file again
+ * through the caller's reader (snn_ir_parse_with; the IR library reads no
+ * file format of its own) and refuses a digest that differs.  Inputs and
+ * the output name layers above them, so the text reads in one pass.
  */
 #include "ir/ir.h"
 #include "ir/ir_int.h"
+#include "ir/layer.h"
 #include "support/arena.h"
 #include "support/err.h"
 
@@ -334,10 +342,217 @@ static void print_proj(FILE *out, const struct snn_net *net, const struct snn_pr
     }
 }
 
+/* ---- the layer view ------------------------------------------------------ */
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* The number of values of an array (dims multiplied; 1 for a scalar). */
+static uint64_t array_count(const struct snn_array *a)
+{
+    uint64_t n = 1;
+    for (uint32_t i = 0; i < a->ndim && i < 4; i++)
+        n *= a->dims[i];
+    return n;
+}
+
+uint64_t snn_array_digest(const struct snn_array *a)
+{
+    uint64_t h = FNV_OFFSET, n = a->v ? array_count(a) : 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &a->v[i], sizeof bits);
+        for (int b = 0; b < 8; b++) {
+            h ^= (bits >> (8 * b)) & 0xff;
+            h *= FNV_PRIME;
+        }
+    }
+    return h;
+}
+
+/* An array that was written out in the description itself (a list or a
+ * single value), not read from a file: the text prints its values. */
+static bool array_inline(const struct snn_array *a)
+{
+    return !a->src || strcmp(a->src, "inline") == 0;
+}
+
+static bool array_printable(const struct snn_array *a)
+{
+    if (!a->v)
+        return true;
+    if (a->ndim > 4)
+        return false;
+    return !array_inline(a) || a->ndim == 1;
+}
+
+static bool layers_printable(const struct snn_net *net)
+{
+    const struct snn_layer_graph *g = net->layers;
+    if (!g)
+        return true;
+    if (g->n_nodes && !g->nodes)
+        return false;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const struct snn_lnode *n = &g->nodes[i];
+        if ((unsigned)n->op > SNN_L_FLATTEN || !n->name || n->n_in > 3)
+            return false;
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] >= i) /* inputs are named, so they must come first */
+                return false;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(g->nodes[j].name, n->name))
+                return false;
+        if (n->op == SNN_L_INPUT &&
+            ((unsigned)n->u.input.kind > SNN_T_Q16 || !array_printable(&n->u.input.data)))
+            return false;
+        if (n->op == SNN_L_CONV) {
+            const struct snn_lconv *c = &n->u.conv;
+            const struct snn_array *arr[] = {&c->weight,   &c->scale,   &c->bias,   &c->bn_gamma,
+                                             &c->bn_beta,  &c->bn_mean, &c->bn_var};
+            for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++)
+                if (!array_printable(arr[k]))
+                    return false;
+        }
+    }
+    return !g->has_output || g->output < g->n_nodes;
+}
+
+static void put_array(FILE *out, const char *kw, const struct snn_array *a)
+{
+    if (!a->v)
+        return;
+    fprintf(out, "  %s ", kw);
+    if (array_inline(a)) {
+        put_list(out, a->v, NULL, a->dims[0]);
+    } else {
+        put_str(out, a->src);
+        fprintf(out, " fnv1a:%016" PRIx64, snn_array_digest(a));
+    }
+    fputc('\n', out);
+}
+
+static void put_u32(FILE *out, const char *kw, uint32_t x)
+{
+    fprintf(out, "  %s %" PRIu32 "\n", kw, x);
+}
+
+static void put_real(FILE *out, const char *kw, double x)
+{
+    fprintf(out, "  %s ", kw);
+    put_num(out, x);
+    fputc('\n', out);
+}
+
+static void put_pad(FILE *out, uint32_t pad)
+{
+    if (pad == UINT32_MAX)
+        fputs("  pad auto\n", out);
+    else
+        put_u32(out, "pad", pad);
+}
+
+static void print_node(FILE *out, const struct snn_layer_graph *g, const struct snn_lnode *n)
+{
+    fputs("node ", out);
+    put_str(out, n->name);
+    fprintf(out, " %s", snn_lop_name(n->op));
+    for (uint32_t j = 0; j < n->n_in; j++) {
+        fputc(' ', out);
+        put_str(out, g->nodes[n->in[j]].name);
+    }
+    if (n->shape.c) /* set by the verifier: for the reader, the parser skips it */
+        fprintf(out, "  # [%" PRIu32 ", %" PRIu32 ", %" PRIu32 "] %s", n->shape.c, n->shape.h,
+                n->shape.w, snn_tkind_name(n->kind));
+    fputc('\n', out);
+    switch (n->op) {
+    case SNN_L_INPUT:
+        fprintf(out, "  shape %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", n->u.input.shape.c,
+                n->u.input.shape.h, n->u.input.shape.w);
+        fprintf(out, "  kind %s\n", snn_tkind_name(n->u.input.kind));
+        put_array(out, "data", &n->u.input.data);
+        if (n->u.input.gen.on) {
+            fputs("  generate", out);
+            if (n->u.input.kind == SNN_T_SPIKES) {
+                fputs(" density ", out);
+                put_num(out, n->u.input.gen.density);
+            }
+            fputc('\n', out);
+        }
+        break;
+    case SNN_L_CONV: {
+        const struct snn_lconv *c = &n->u.conv;
+        put_u32(out, "channels", c->out_channels);
+        put_u32(out, "kernel", c->kernel);
+        put_u32(out, "stride", c->stride);
+        put_pad(out, c->pad);
+        if (c->depthwise)
+            fputs("  depthwise\n", out);
+        put_u32(out, "bits", c->bits);
+        put_array(out, "weight", &c->weight);
+        if (c->weight_gen.on) {
+            fputs("  generate lo ", out);
+            put_num(out, c->weight_gen.lo);
+            fputs(" hi ", out);
+            put_num(out, c->weight_gen.hi);
+            fputc('\n', out);
+        }
+        put_array(out, "scale", &c->scale);
+        put_array(out, "bias", &c->bias);
+        if (c->bn)
+            put_real(out, "bn", c->bn_eps);
+        put_array(out, "bn_gamma", &c->bn_gamma);
+        put_array(out, "bn_beta", &c->bn_beta);
+        put_array(out, "bn_mean", &c->bn_mean);
+        put_array(out, "bn_var", &c->bn_var);
+        break;
+    }
+    case SNN_L_LIF:
+        put_u32(out, "tau_shift", n->u.lif.tau_shift);
+        put_real(out, "threshold", n->u.lif.threshold);
+        break;
+    case SNN_L_ILIF:
+        put_u32(out, "decay_shift", n->u.ilif.decay_shift);
+        put_u32(out, "d_max", n->u.ilif.d_max);
+        break;
+    case SNN_L_MAXPOOL:
+        put_u32(out, "kernel", n->u.pool.kernel);
+        put_u32(out, "stride", n->u.pool.stride);
+        put_pad(out, n->u.pool.pad);
+        break;
+    case SNN_L_SUMPOOL:
+        if (n->u.sumpool.mean)
+            fputs("  mean\n", out);
+        break;
+    case SNN_L_SDSA1:
+        put_u32(out, "tau_shift", n->u.sdsa1.tau_shift);
+        put_real(out, "threshold", n->u.sdsa1.threshold);
+        break;
+    case SNN_L_SDSA2:
+        put_u32(out, "heads", n->u.sdsa2.heads);
+        put_real(out, "scale", n->u.sdsa2.scale);
+        break;
+    default: break;
+    }
+}
+
+static void print_layers(FILE *out, const struct snn_layer_graph *g)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        fputc('\n', out);
+        print_node(out, g, &g->nodes[i]);
+    }
+    if (g->has_output) {
+        fputs("\noutput ", out);
+        put_str(out, g->nodes[g->output].name);
+        fputc('\n', out);
+    }
+}
+
 int snn_ir_print(const struct snn_net *net, FILE *out)
 {
     SNN_ASSERT(net && out);
-    if (!printable(net))
+    if (!printable(net) || !layers_printable(net))
         return SNN_EINVAL;
     fprintf(out, "snn-ir %d\n", IR_TEXT_VERSION);
     fputs("net ", out);
@@ -347,6 +562,8 @@ int snn_ir_print(const struct snn_net *net, FILE *out)
     fputs(" ms\nduration ", out);
     put_num(out, net->duration_ms);
     fprintf(out, " ms\nseed %" PRIu64 "\n", net->seed);
+    if (net->layers)
+        fprintf(out, "timesteps %" PRIu32 "\n", net->layers->timesteps);
     for (uint32_t i = 0; i < net->n_pops; i++) {
         fputc('\n', out);
         print_pop(out, &net->pops[i]);
@@ -355,6 +572,8 @@ int snn_ir_print(const struct snn_net *net, FILE *out)
         fputc('\n', out);
         print_proj(out, net, &net->projs[i]);
     }
+    if (net->layers)
+        print_layers(out, net->layers);
     fputs("\nend\n", out);
     return ferror(out) ? SNN_EIO : 0;
 }
@@ -387,7 +606,7 @@ struct parser {
     int err; /* the first error, or 0 */
 
     /* The open block: a population, a projection, or none. */
-    enum { B_NONE, B_POP, B_PROJ } block;
+    enum { B_NONE, B_POP, B_PROJ, B_NODE } block;
     uint32_t cur;
     struct snn_loc kw_loc; /* the current statement's keyword */
     bool seen_net, seen_dt, seen_duration, seen_seed;
@@ -407,6 +626,11 @@ struct parser {
     double *lw, *ld, *matrix;
     uint32_t filled; /* syn lines or matrix rows so far */
     struct snn_loc conn_loc;
+
+    /* The layer view: how arrays are read from files, and the statements
+     * of the open layer block seen so far (a bit per node_kw entry). */
+    const struct snn_array_reader *rd;
+    uint32_t node_seen;
 };
 
 static void perror_at(struct parser *P, const struct snn_loc *loc, const char *fmt, ...)
@@ -1310,10 +1534,333 @@ static int st_header(struct parser *P, const char *kw)
     return parse_unit(P, "ms", kw);
 }
 
+/* ---- the layer view ------------------------------------------------------ */
+
+static struct snn_lnode *cur_node(struct parser *P) { return &P->net->layers->nodes[P->cur]; }
+
+/* timesteps T (header) */
+static int st_timesteps(struct parser *P)
+{
+    struct snn_layer_graph *g = snn_net_layers(P->net);
+    if (!g)
+        return nomem(P);
+    return parse_u32(P, &g->timesteps, "timesteps");
+}
+
+/* Finds an earlier layer by the (decoded) name in the current string token. */
+static int parse_node_ref(struct parser *P, uint32_t *out, const char *what)
+{
+    struct snn_loc loc = P->tok.loc;
+    const char *name;
+    TRY(parse_str(P, &name, what));
+    int i = snn_layers_find(P->net->layers, name);
+    if (i < 0) {
+        perror_at(P, &loc, "no layer is called \"%.80s\" (a layer's inputs come before it)",
+                  name);
+        return SNN_EPARSE;
+    }
+    *out = (uint32_t)i;
+    return 0;
+}
+
+/* node "NAME" OP ["IN" ...] */
+static int st_node(struct parser *P)
+{
+    TRY(end_block(P));
+    struct snn_loc loc = P->tok.loc;
+    const char *name;
+    TRY(parse_str(P, &name, "layer name"));
+    if (snn_layers_find(P->net->layers, name) >= 0) {
+        perror_at(P, &loc, "layer name \"%.80s\" is used twice", name);
+        return SNN_EPARSE;
+    }
+    const char *ops[SNN_L_FLATTEN + 1];
+    for (int i = 0; i <= SNN_L_FLATTEN; i++)
+        ops[i] = snn_lop_name((enum snn_lop)i);
+    char oname[16];
+    bool fits = word(P, oname, sizeof oname);
+    int op = -1;
+    for (int i = 0; fits && i <= SNN_L_FLATTEN; i++)
+        if (!strcmp(oname, ops[i]))
+            op = i;
+    if (op < 0) {
+        if (P->tok.kind != TK_WORD)
+            return fail(P, "expected a layer op, got %s", show(&P->tok).s);
+        const char *hint = fits ? snn_suggest(oname, ops, SNN_L_FLATTEN + 1) : NULL;
+        return fail(P, "unknown layer op %s%s%s%s", show(&P->tok).s,
+                    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    }
+    TRY(next(P));
+    uint32_t in[3], n_in = 0;
+    while (P->tok.kind == TK_STR) {
+        if (n_in == 3)
+            return fail(P, "a layer takes at most 3 inputs");
+        TRY(parse_node_ref(P, &in[n_in], "input layer"));
+        n_in++;
+    }
+    struct snn_lnode *n = snn_layers_add(P->net, name, (enum snn_lop)op);
+    if (!n)
+        return nomem(P);
+    n->loc = loc;
+    memcpy(n->in, in, n_in * sizeof in[0]);
+    n->n_in = n_in;
+    TRY(begin_block(P, B_NODE, P->net->layers->n_nodes - 1));
+    P->node_seen = 0;
+    return 0;
+}
+
+/* output "NAME" */
+static int st_output(struct parser *P)
+{
+    struct snn_layer_graph *g = P->net->layers;
+    if (g && g->has_output)
+        return fail(P, "output is given twice");
+    uint32_t i;
+    TRY(parse_node_ref(P, &i, "output layer"));
+    P->net->layers->has_output = true;
+    P->net->layers->output = i;
+    return 0;
+}
+
+/* The folder of the text's file joined with a relative path, in a new
+ * snn_malloc'd string; an absolute path is kept. */
+static char *join_path(const char *file, const char *path)
+{
+    const char *slash = strrchr(file, '/');
+    size_t dir = path[0] == '/' || !slash ? 0 : (size_t)(slash - file) + 1;
+    size_t n = strlen(path);
+    char *s = snn_malloc(dir + n + 1);
+    if (s) {
+        memcpy(s, file, dir);
+        memcpy(s + dir, path, n + 1);
+    }
+    return s;
+}
+
+/* An array: "PATH" fnv1a:DIGEST (a file, read through P->rd and checked
+ * against the digest) or [x ...] (values written out). */
+static int parse_array(struct parser *P, struct snn_array *out, const char *what)
+{
+    struct snn_array a = {0};
+    if (P->tok.kind == TK_LBRACK) {
+        void *arr;
+        TRY(parse_list(P, false, &arr, &a.dims[0], NULL, 0, what));
+        a.ndim = 1;
+        a.v = arr;
+        a.src = "inline";
+        *out = a;
+        return 0;
+    }
+    if (P->tok.kind != TK_STR)
+        return fail(P, "expected a file name and its digest, or a list, for %s, got %s", what,
+                    show(&P->tok).s);
+    struct snn_loc ploc = P->tok.loc;
+    const char *path;
+    TRY(parse_str(P, &path, what));
+    const struct tok *t = &P->tok;
+    uint64_t want = 0;
+    bool ok = t->kind == TK_WORD && t->n == 22 && !memcmp(t->s, "fnv1a:", 6);
+    for (size_t i = 6; ok && i < 22; i++) {
+        int h = hexval(t->s[i]);
+        ok = h >= 0 && !(t->s[i] >= 'A' && t->s[i] <= 'F');
+        want = want << 4 | (uint64_t)(h < 0 ? 0 : h);
+    }
+    if (!ok)
+        return fail(P, "expected the digest of %s, fnv1a: and 16 hex digits, got %s", what,
+                    show(t).s);
+    struct snn_loc dloc = t->loc;
+    if (!P->rd) {
+        perror_at(P, &ploc, "\"%.80s\" (%s): arrays are not read from files here", path,
+                  what);
+        return SNN_EPARSE;
+    }
+    char *full = join_path(P->file, path);
+    if (!full)
+        return nomem(P);
+    int rc = P->rd->read(P->rd->ctx, full, P->net->arena, P->d, &ploc, &a);
+    snn_free(full);
+    if (rc) {
+        /* reported by the reader; a file that cannot be read or parsed is
+         * an error in the input, like the text itself */
+        P->err = rc == SNN_ENOMEM || rc == SNN_ETOOBIG ? rc : SNN_EPARSE;
+        return P->err;
+    }
+    a.src = path;
+    uint64_t got = snn_array_digest(&a);
+    if (got != want) {
+        perror_at(P, &dloc,
+                  "\"%.80s\" has changed since the text was written: its digest is "
+                  "fnv1a:%016" PRIx64 ", not fnv1a:%016" PRIx64,
+                  path, got, want);
+        return SNN_EPARSE;
+    }
+    *out = a;
+    return next(P);
+}
+
+/* generate [density D] [lo L hi H] */
+static int parse_gen(struct parser *P, struct snn_gen *g)
+{
+    struct snn_gen x = {.on = true};
+    if (is(&P->tok, "density")) {
+        TRY(next(P));
+        TRY(parse_num(P, &x.density, "density"));
+    }
+    if (is(&P->tok, "lo")) {
+        TRY(next(P));
+        TRY(parse_num(P, &x.lo, "lo"));
+        if (!is(&P->tok, "hi"))
+            return fail(P, "expected 'hi' after 'lo', got %s", show(&P->tok).s);
+        TRY(next(P));
+        TRY(parse_num(P, &x.hi, "hi"));
+    }
+    *g = x;
+    return 0;
+}
+
+/* pad P | auto */
+static int parse_pad(struct parser *P, uint32_t *out)
+{
+    if (is(&P->tok, "auto")) {
+        *out = UINT32_MAX;
+        return next(P);
+    }
+    return parse_u32(P, out, "pad");
+}
+
+#define OPS(...) (0u __VA_ARGS__)
+#define O(op) | 1u << (op)
+
+/* The statements of a layer block and the ops that have them. */
+static const struct {
+    const char *kw;
+    unsigned ops;
+} node_kw[] = {
+    {"shape", OPS(O(SNN_L_INPUT))},
+    {"kind", OPS(O(SNN_L_INPUT))},
+    {"data", OPS(O(SNN_L_INPUT))},
+    {"generate", OPS(O(SNN_L_INPUT) O(SNN_L_CONV))},
+    {"channels", OPS(O(SNN_L_CONV))},
+    {"kernel", OPS(O(SNN_L_CONV) O(SNN_L_MAXPOOL))},
+    {"stride", OPS(O(SNN_L_CONV) O(SNN_L_MAXPOOL))},
+    {"pad", OPS(O(SNN_L_CONV) O(SNN_L_MAXPOOL))},
+    {"depthwise", OPS(O(SNN_L_CONV))},
+    {"bits", OPS(O(SNN_L_CONV))},
+    {"weight", OPS(O(SNN_L_CONV))},
+    {"scale", OPS(O(SNN_L_CONV) O(SNN_L_SDSA2))},
+    {"bias", OPS(O(SNN_L_CONV))},
+    {"bn", OPS(O(SNN_L_CONV))},
+    {"bn_gamma", OPS(O(SNN_L_CONV))},
+    {"bn_beta", OPS(O(SNN_L_CONV))},
+    {"bn_mean", OPS(O(SNN_L_CONV))},
+    {"bn_var", OPS(O(SNN_L_CONV))},
+    {"tau_shift", OPS(O(SNN_L_LIF) O(SNN_L_SDSA1))},
+    {"threshold", OPS(O(SNN_L_LIF) O(SNN_L_SDSA1))},
+    {"decay_shift", OPS(O(SNN_L_ILIF))},
+    {"d_max", OPS(O(SNN_L_ILIF))},
+    {"mean", OPS(O(SNN_L_SUMPOOL))},
+    {"heads", OPS(O(SNN_L_SDSA2))},
+};
+#define N_NODE_KW (sizeof node_kw / sizeof node_kw[0])
+
+static int node_kw_index(const char *kw)
+{
+    for (size_t i = 0; i < N_NODE_KW; i++)
+        if (!strcmp(kw, node_kw[i].kw))
+            return (int)i;
+    return -1;
+}
+
+/* One statement of a layer block, its keyword kw (index k) already read. */
+static int st_node_field(struct parser *P, int k, const struct snn_loc *kloc)
+{
+    struct snn_lnode *n = cur_node(P);
+    const char *kw = node_kw[k].kw;
+    if (!(node_kw[k].ops & 1u << n->op)) {
+        perror_at(P, kloc, "'%s' does not apply to a %s layer", kw, snn_lop_name(n->op));
+        return SNN_EPARSE;
+    }
+    if (P->node_seen & 1u << k) {
+        perror_at(P, kloc, "%s is given twice", kw);
+        return SNN_EPARSE;
+    }
+    P->node_seen |= 1u << k;
+    struct snn_lconv *c = &n->u.conv;
+    bool sdsa1 = n->op == SNN_L_SDSA1, pool = n->op == SNN_L_MAXPOOL;
+    if (!strcmp(kw, "shape")) {
+        TRY(parse_u32(P, &n->u.input.shape.c, "channels"));
+        TRY(parse_u32(P, &n->u.input.shape.h, "height"));
+        return parse_u32(P, &n->u.input.shape.w, "width");
+    }
+    if (!strcmp(kw, "kind")) {
+        for (int i = 0; i <= SNN_T_Q16; i++)
+            if (is(&P->tok, snn_tkind_name((enum snn_tkind)i))) {
+                n->u.input.kind = (enum snn_tkind)i;
+                return next(P);
+            }
+        return fail(P, "expected 'spikes', 'counts' or 'q16', got %s", show(&P->tok).s);
+    }
+    if (!strcmp(kw, "data"))
+        return parse_array(P, &n->u.input.data, "the input data");
+    if (!strcmp(kw, "generate"))
+        return parse_gen(P, n->op == SNN_L_INPUT ? &n->u.input.gen : &c->weight_gen);
+    if (!strcmp(kw, "channels"))
+        return parse_u32(P, &c->out_channels, "channels");
+    if (!strcmp(kw, "kernel"))
+        return parse_u32(P, pool ? &n->u.pool.kernel : &c->kernel, "kernel");
+    if (!strcmp(kw, "stride"))
+        return parse_u32(P, pool ? &n->u.pool.stride : &c->stride, "stride");
+    if (!strcmp(kw, "pad"))
+        return parse_pad(P, pool ? &n->u.pool.pad : &c->pad);
+    if (!strcmp(kw, "depthwise")) {
+        c->depthwise = true;
+        return 0;
+    }
+    if (!strcmp(kw, "bits"))
+        return parse_u32(P, &c->bits, "bits");
+    if (!strcmp(kw, "weight"))
+        return parse_array(P, &c->weight, "the weights");
+    if (!strcmp(kw, "scale"))
+        return n->op == SNN_L_SDSA2 ? parse_num(P, &n->u.sdsa2.scale, "scale")
+                                    : parse_array(P, &c->scale, "the weight scales");
+    if (!strcmp(kw, "bias"))
+        return parse_array(P, &c->bias, "the bias");
+    if (!strcmp(kw, "bn")) {
+        c->bn = true;
+        return parse_num(P, &c->bn_eps, "the batch-norm eps");
+    }
+    if (!strcmp(kw, "bn_gamma"))
+        return parse_array(P, &c->bn_gamma, "bn_gamma");
+    if (!strcmp(kw, "bn_beta"))
+        return parse_array(P, &c->bn_beta, "bn_beta");
+    if (!strcmp(kw, "bn_mean"))
+        return parse_array(P, &c->bn_mean, "bn_mean");
+    if (!strcmp(kw, "bn_var"))
+        return parse_array(P, &c->bn_var, "bn_var");
+    if (!strcmp(kw, "tau_shift"))
+        return parse_u32(P, sdsa1 ? &n->u.sdsa1.tau_shift : &n->u.lif.tau_shift, "tau_shift");
+    if (!strcmp(kw, "threshold"))
+        return parse_num(P, sdsa1 ? &n->u.sdsa1.threshold : &n->u.lif.threshold, "threshold");
+    if (!strcmp(kw, "decay_shift"))
+        return parse_u32(P, &n->u.ilif.decay_shift, "decay_shift");
+    if (!strcmp(kw, "d_max"))
+        return parse_u32(P, &n->u.ilif.d_max, "d_max");
+    if (!strcmp(kw, "mean")) {
+        n->u.sumpool.mean = true;
+        return 0;
+    }
+    SNN_ASSERT(!strcmp(kw, "heads"));
+    return parse_u32(P, &n->u.sdsa2.heads, "heads");
+}
+
 static const char *const keywords[] = {
     "net",   "dt",        "duration", "seed",  "pop",      "proj",        "end",
     "reset", "record",    "record_v", "param", "init",     "spike_times", "spikes",
     "label", "connector", "weight",   "delay", "receptor", "syn",         "row",
+    /* the layer view */
+    "timesteps", "node", "output", "shape", "kind", "data", "generate", "channels", "kernel",
+    "stride", "pad", "depthwise", "bits", "scale", "bias", "bn", "bn_gamma", "bn_beta",
+    "bn_mean", "bn_var", "tau_shift", "threshold", "decay_shift", "d_max", "mean", "heads",
 };
 
 /* One statement, its first word being the current token. */
@@ -1322,8 +1869,6 @@ static int statement(struct parser *P)
     size_t nkw = sizeof keywords / sizeof keywords[0];
     if (P->tok.kind != TK_WORD)
         return fail(P, "expected a statement, got %s", show(&P->tok).s);
-    if (is(&P->tok, "node"))
-        return fail(P, "'node': the layer view is not supported yet");
     char kw[16];
     bool fits = word(P, kw, sizeof kw), known = false;
     for (size_t i = 0; fits && i < nkw; i++)
@@ -1338,12 +1883,38 @@ static int statement(struct parser *P)
     static const char *const header[] = {"net", "dt", "duration", "seed"};
     for (size_t i = 0; i < 4; i++)
         if (strcmp(kw, header[i]) == 0) {
-            if (P->net->n_pops) {
+            if (P->net->n_pops || (P->net->layers && P->net->layers->n_nodes)) {
                 perror_at(P, &kloc, "'%s' belongs to the header, before the first population", kw);
                 return SNN_EPARSE;
             }
             return st_header(P, kw);
         }
+    /* The layer view. */
+    if (strcmp(kw, "timesteps") == 0) {
+        if (P->net->n_pops || (P->net->layers && P->net->layers->n_nodes)) {
+            perror_at(P, &kloc, "'timesteps' belongs to the header, before the first layer");
+            return SNN_EPARSE;
+        }
+        return st_timesteps(P);
+    }
+    if (strcmp(kw, "node") == 0)
+        return st_node(P);
+    if (strcmp(kw, "output") == 0) {
+        TRY(end_block(P));
+        return st_output(P);
+    }
+    int nk = node_kw_index(kw);
+    if (P->block == B_NODE && strcmp(kw, "pop") != 0 && strcmp(kw, "proj") != 0) {
+        if (nk < 0) {
+            perror_at(P, &kloc, "'%s' does not belong inside a layer block ('node ...')", kw);
+            return SNN_EPARSE;
+        }
+        return st_node_field(P, nk, &kloc);
+    }
+    if (nk >= 0 && strcmp(kw, "weight") != 0) {
+        perror_at(P, &kloc, "'%s' belongs inside a layer block ('node ...')", kw);
+        return SNN_EPARSE;
+    }
     if (strcmp(kw, "pop") == 0)
         return st_pop(P);
     if (strcmp(kw, "proj") == 0)
@@ -1425,9 +1996,16 @@ static int parse_all(struct parser *P)
 int snn_ir_parse(const char *file, const char *text, size_t len, struct snn_diag *d,
                  struct snn_net **out)
 {
+    return snn_ir_parse_with(file, text, len, NULL, d, out);
+}
+
+int snn_ir_parse_with(const char *file, const char *text, size_t len,
+                      const struct snn_array_reader *rd, struct snn_diag *d,
+                      struct snn_net **out)
+{
     SNN_ASSERT(out && (text || !len));
     *out = NULL;
-    struct parser P = {.d = d};
+    struct parser P = {.d = d, .rd = rd};
     P.net = snn_net_new();
     if (!P.net) {
         snn_diag_error(d, NULL, "out of memory");

@@ -16,7 +16,11 @@
  */
 #include "backends/spinn/spinn.h"
 #include "frontend/frontend.h"
+#include "frontend/npy.h"
 #include "ir/ir.h"
+#include "ir/layer.h"
+#include "ir/lquant.h"
+#include "ir/lsim.h"
 #include "ir/quant.h"
 #include "ir/sim.h"
 #include "mapper/mapper.h"
@@ -111,7 +115,13 @@ static const char SIM_HELP[] =
     "  --threads N      use N threads (default: one per idle processor for networks\n"
     "                   of 2048 neurons or more); results do not depend on it\n"
     "  -q, --quiet      no summary and no progress\n"
-    "  -h, --help       this help\n";
+    "  -h, --help       this help\n"
+    "\n"
+    "A layer graph runs for its T timesteps (docs/numerics.md, \"The layer\n"
+    "view\"); the summary gives every spiking layer's spikes and density per\n"
+    "step and the output's mean over T with its largest class, and -o writes\n"
+    "every nonzero output of every spiking layer (step,layer,c,y,x,value).\n"
+    "--v-out and --input do not apply to it, and --steps is its T.\n";
 
 static const char TARGETS_HELP[] =
     "usage: snnc targets [--yaml] [NAME|FILE]\n"
@@ -334,8 +344,8 @@ static int load_net(const char *path, struct snn_diag *d, struct snn_net **net)
     if (len >= 7 && memcmp(text, "snn-ir ", 7) == 0) {
         err = snn_diag_add_source(d, path, text, len);
         if (!err)
-            err = snn_ir_parse(path, text, len, d, net);
-        if (!err && (err = snn_ir_verify(*net, d))) {
+            err = snn_ir_parse_with(path, text, len, &snn_npy_reader, d, net);
+        if (!err && ((err = snn_ir_verify(*net, d)) || (err = snn_layers_verify(*net, d)))) {
             snn_net_free(*net);
             *net = NULL;
         }
@@ -462,9 +472,24 @@ static int cmd_check(int argc, char **argv)
     struct snn_net *net = NULL;
     struct snn_qnet *q = NULL;
     int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
-    if (!err)
+    if (!err && net->layers) {
+        /* A layer graph: verified while loading, then quantized. */
+        struct snn_lquant *lq = NULL;
+        err = snn_layers_quantize(net, d, &lq);
+        const struct snn_layer_graph *g = net->layers;
+        const struct snn_lnode *o = &g->nodes[g->output];
+        if (!err)
+            printf("%s: network '%s': %u layers, %u timesteps, output '%s' [%u, %u, %u] %s: "
+                   "ok\n",
+                   file, net->name ? net->name : "", g->n_nodes, g->timesteps, o->name,
+                   o->shape.c, o->shape.h, o->shape.w, snn_tkind_name(o->kind));
+        if (!err && quant)
+            snn_lquant_print_report(lq, stdout);
+        snn_lquant_free(lq);
+    } else if (!err) {
         err = snn_quantize(net, d, &q);
-    if (!err) {
+    }
+    if (!err && !net->layers) {
         uint64_t neurons = 0;
         for (uint32_t p = 0; p < net->n_pops; p++)
             neurons += net->pops[p].size;
@@ -588,6 +613,103 @@ static void print_summary(const struct snn_net *net, const struct snn_sim_stats 
             st->run_s, (double)st->bytes / 1048576.0);
 }
 
+/* snnc sim on a layer graph: the layer reference simulator (ir/lsim.h). */
+struct lsim_ctx {
+    const struct snn_layer_graph *g;
+    FILE *out;
+    uint32_t *counts; /* [T][n_nodes]: nonzero outputs per step and layer */
+};
+
+static int lsim_write(void *ctx, uint32_t step, uint32_t node, const struct snn_levent *ev,
+                      uint32_t n)
+{
+    struct lsim_ctx *c = ctx;
+    c->counts[(size_t)step * c->g->n_nodes + node] = n;
+    if (!c->out)
+        return 0;
+    const char *name = c->g->nodes[node].name;
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(c->out, "%u,%s,%u,%u,%u,%u\n", step, name, ev[i].c, ev[i].y, ev[i].x,
+                ev[i].value);
+    return ferror(c->out) ? SNN_EIO : 0;
+}
+
+/* The per-layer, per-step table and the output's mean over T. */
+static void print_layer_summary(const struct snn_net *net, const struct lsim_ctx *c,
+                                const struct snn_lsim_result *r, int fl, double run_s)
+{
+    const struct snn_layer_graph *g = net->layers;
+    enum { MAX_STEP_COLUMNS = 8, MAX_HEAD_VALUES = 16 }; /* what a terminal line holds */
+    fprintf(stderr, "%s: layer graph, %u steps, %s, %.3f s\n", net->name ? net->name : "",
+            r->steps, fl ? "float64" : "fixed point", run_s);
+    fprintf(stderr, "  %-20s %9s", "layer", "size");
+    uint32_t cols = r->steps <= MAX_STEP_COLUMNS ? r->steps : 0;
+    for (uint32_t t = 0; t < cols; t++) {
+        char h[32];
+        snprintf(h, sizeof h, "step %u", t);
+        fprintf(stderr, " %15s", h);
+    }
+    fprintf(stderr, " %12s %8s\n", "total", "density");
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const struct snn_lnode *n = &g->nodes[i];
+        if (!snn_lsim_is_spiking(n))
+            continue;
+        double size = (double)n->shape.c * n->shape.h * n->shape.w;
+        fprintf(stderr, "  %-20s %9.0f", n->name, size);
+        for (uint32_t t = 0; t < cols; t++) {
+            char v[48];
+            uint32_t k = c->counts[(size_t)t * g->n_nodes + i];
+            snprintf(v, sizeof v, "%u (%.1f%%)", k, 100.0 * k / size);
+            fprintf(stderr, " %15s", v);
+        }
+        fprintf(stderr, " %12llu %7.2f%%\n", (unsigned long long)r->node_events[i],
+                100.0 * (double)r->node_events[i] / (size * r->steps));
+    }
+    const struct snn_lnode *o = &g->nodes[g->output];
+    fprintf(stderr, "  output '%s' [%u, %u, %u] %s, mean over %u steps:", o->name, o->shape.c,
+            o->shape.h, o->shape.w, snn_tkind_name(o->kind), r->steps);
+    for (uint32_t e = 0; e < r->n_head && e < MAX_HEAD_VALUES; e++)
+        fprintf(stderr, " %.6g", r->head_mean[e]);
+    fprintf(stderr, "%s\n  largest: %u (%.6g)\n", r->n_head > MAX_HEAD_VALUES ? " ..." : "",
+            r->argmax, r->head_mean[r->argmax]);
+}
+
+static int sim_layers(struct snn_net *net, struct snn_diag *d, const char *out, int fl,
+                      int quiet)
+{
+    const struct snn_layer_graph *g = net->layers;
+    struct snn_lquant *lq = NULL;
+    struct out_file so = {0};
+    struct lsim_ctx c = {.g = g};
+    struct snn_lsim_result r = {0};
+    int err = snn_layers_verify(net, d);
+    if (!err)
+        err = snn_layers_quantize(net, d, &lq);
+    if (!err && !(c.counts = snn_calloc((size_t)g->timesteps * g->n_nodes, sizeof *c.counts)))
+        err = SNN_ENOMEM;
+    if (!err && out && !(err = out_open(&so, out))) {
+        c.out = so.f;
+        fputs("step,layer,c,y,x,value\n", so.f);
+    }
+    double t0 = wall_s();
+    if (!err) {
+        struct snn_lsim_opts o = {.float64 = fl, .ctx = &c, .on_events = lsim_write};
+        err = snn_lsim_run(net, lq, &o, &r);
+        if (err == SNN_EIO)
+            fprintf(stderr, "snnc: error: writing the results failed: %s\n", strerror(errno));
+    }
+    double run_s = wall_s() - t0;
+    int cerr = out_close(&so, !err);
+    if (!err)
+        err = cerr;
+    if (!err && !quiet)
+        print_layer_summary(net, &c, &r, fl, run_s);
+    snn_lsim_result_free(&r);
+    snn_free(c.counts);
+    snn_lquant_free(lq);
+    return err;
+}
+
 static int cmd_sim(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL, *vout = NULL, *input = NULL;
@@ -652,6 +774,24 @@ static int cmd_sim(int argc, char **argv)
     int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
     if (!err && have_seed)
         net->seed = seed;
+    if (!err && net->layers) {
+        /* --all and --threads change nothing here (every spiking layer is
+         * written; one thread); --steps is the graph's own T */
+        const char *bad = vout ? "--v-out" : input ? "--input" : NULL;
+        if (bad) {
+            snn_net_free(net);
+            snn_diag_free(d);
+            return usage_error(SIM_HELP, "%s does not apply to a layer graph", bad);
+        }
+        if (opts.steps && opts.steps != net->layers->timesteps && !quiet)
+            fprintf(stderr, "snnc: note: a layer graph runs for its %u timesteps; --steps "
+                            "is ignored\n",
+                    net->layers->timesteps);
+        err = sim_layers(net, d, out, opts.float64, quiet);
+        snn_net_free(net);
+        snn_diag_free(d);
+        return exit_code_of(err);
+    }
     if (!err && input) {
         char *text;
         size_t len;
