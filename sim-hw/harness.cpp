@@ -1,0 +1,408 @@
+/*
+ * sim-hw/harness.cpp: the C shim over Verilator's model of sdt_top
+ * (sim-hw/harness.h is the contract).
+ *
+ * Takes the model CMake verilated (Vsdt_top) and drives its host bus: one
+ * bus access is one clock cycle (inputs set, falling then rising edge).
+ * Gives the C API of harness.h.  Invariants: no C++ exception leaves this
+ * file (allocation failures become SNN_ENOMEM); the handle and the event
+ * buffer come from snn_calloc/snn_realloc so tests can inject failures; the
+ * model's own allocations are Verilator's (operator new, caught).
+ */
+#include "sim-hw/harness.h"
+
+#include <new>
+
+#include "Vsdt_top.h"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+/* support/err.h is C17: its one _Noreturn declaration reads as C++'s
+ * attribute here. */
+#define _Noreturn [[noreturn]]
+extern "C" {
+#include "support/arena.h"
+#include "support/err.h"
+}
+#undef _Noreturn
+
+struct snn_sdt_rtl {
+    VerilatedContext *ctx;
+    Vsdt_top *top;
+    VerilatedFstC *fst;
+    uint64_t cycles;
+    struct snn_sdt_rtl_config cfg;
+    bool busy;              /* a step is under way (the last run hit its limit) */
+    int sel, lane;          /* the load port's registers as last written; -1: unknown */
+    int64_t maddr;
+    uint32_t *ev;           /* events drained from the FIFO, oldest first */
+    size_t ev_n, ev_cap;
+};
+
+static void tick(struct snn_sdt_rtl *h)
+{
+    h->top->clk = 0;
+    h->top->eval();
+    if (h->fst) {
+        h->ctx->timeInc(1);
+        h->fst->dump(h->ctx->time());
+    }
+    h->top->clk = 1;
+    h->top->eval();
+    if (h->fst) {
+        h->ctx->timeInc(1);
+        h->fst->dump(h->ctx->time());
+    }
+    h->cycles++;
+}
+
+static void bus_write(struct snn_sdt_rtl *h, uint32_t addr, uint32_t value)
+{
+    h->top->addr = addr & 0xFFF;
+    h->top->wdata = value;
+    h->top->we = 1;
+    h->top->re = 0;
+    tick(h);
+    h->top->we = 0;
+}
+
+static uint32_t bus_read(struct snn_sdt_rtl *h, uint32_t addr)
+{
+    h->top->addr = addr & 0xFFF;
+    h->top->we = 0;
+    h->top->re = 1;
+    tick(h);
+    h->top->re = 0;
+    return h->top->rdata;
+}
+
+static void idle(struct snn_sdt_rtl *h)
+{
+    h->top->we = 0;
+    h->top->re = 0;
+    tick(h);
+}
+
+/* Room for one more event in the buffer, made before the FIFO is popped so
+ * that a failed allocation loses nothing. */
+static int reserve_event(struct snn_sdt_rtl *h)
+{
+    if (h->ev_n == h->ev_cap) {
+        size_t cap = h->ev_cap ? 2 * h->ev_cap : 256;
+        uint32_t *p = static_cast<uint32_t *>(snn_realloc(h->ev, cap * sizeof *p));
+        if (!p)
+            return SNN_ENOMEM;
+        h->ev = p;
+        h->ev_cap = cap;
+    }
+    return 0;
+}
+
+/* Pops one event from the FIFO into the buffer. */
+static int pop_event(struct snn_sdt_rtl *h)
+{
+    int err = reserve_event(h);
+    if (err)
+        return err;
+    h->ev[h->ev_n++] = bus_read(h, SNN_SDT_REG_FIFO_DATA);
+    return 0;
+}
+
+static void destroy(struct snn_sdt_rtl *h)
+{
+    if (h->fst) {
+        h->fst->close();
+        delete h->fst;
+    }
+    if (h->top) {
+        h->top->final();
+        delete h->top;
+    }
+    delete h->ctx;
+    snn_free(h->ev);
+    snn_free(h);
+}
+
+extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sdt_rtl **rtl)
+{
+    if (!rtl)
+        return SNN_EINVAL;
+    *rtl = nullptr;
+    struct snn_sdt_rtl *h = static_cast<struct snn_sdt_rtl *>(snn_calloc(1, sizeof *h));
+    if (!h)
+        return SNN_ENOMEM;
+    h->sel = h->lane = -1;
+    h->maddr = -1;
+    try {
+        h->ctx = new VerilatedContext;
+        h->ctx->traceEverOn(opt && opt->trace_path);
+        h->top = new Vsdt_top{h->ctx};
+        if (opt && opt->trace_path) {
+            h->fst = new VerilatedFstC;
+            h->top->trace(h->fst, 99);
+            h->fst->open(opt->trace_path);
+            if (!h->fst->isOpen()) {
+                destroy(h);
+                return SNN_EIO;
+            }
+        }
+    } catch (const std::bad_alloc &) {
+        destroy(h);
+        return SNN_ENOMEM;
+    }
+    h->top->clk = 0;
+    h->top->we = 0;
+    h->top->re = 0;
+    h->top->rst = 1;
+    tick(h);
+    tick(h);
+    h->top->rst = 0;
+    tick(h);
+    uint32_t cfg = bus_read(h, SNN_SDT_REG_CONFIG);
+    h->cfg.lanes = cfg & 0xFF;
+    h->cfg.pmem_log2 = ((cfg >> 8) & 0xF) + 4;
+    h->cfg.wmem_log2 = ((cfg >> 12) & 0xF) + 4;
+    h->cfg.qmem_log2 = ((cfg >> 16) & 0xF) + 4;
+    h->cfg.dmem_log2 = ((cfg >> 20) & 0xF) + 4;
+    h->cfg.evt_log2 = ((cfg >> 24) & 0x1F) + 4;
+    *rtl = h;
+    return 0;
+}
+
+extern "C" void snn_sdt_close(struct snn_sdt_rtl *rtl)
+{
+    if (rtl)
+        destroy(rtl);
+}
+
+extern "C" int snn_sdt_config(struct snn_sdt_rtl *rtl, struct snn_sdt_rtl_config *cfg)
+{
+    if (!rtl || !cfg)
+        return SNN_EINVAL;
+    *cfg = rtl->cfg;
+    return 0;
+}
+
+extern "C" int snn_sdt_reg_write(struct snn_sdt_rtl *rtl, uint32_t addr, uint32_t value)
+{
+    if (!rtl || (addr & 3) || addr > 0xFFC)
+        return SNN_EINVAL;
+    bus_write(rtl, addr, value);
+    /* The load port's cached registers follow the host's writes. */
+    if (addr == SNN_SDT_REG_MEM_SEL)
+        rtl->sel = static_cast<int>(value & 7);
+    else if (addr == SNN_SDT_REG_MEM_ADDR)
+        rtl->maddr = value;
+    else if (addr == SNN_SDT_REG_MEM_LANE)
+        rtl->lane = static_cast<int>(value & 0xFF);
+    return 0;
+}
+
+extern "C" int snn_sdt_reg_read(struct snn_sdt_rtl *rtl, uint32_t addr, uint32_t *value)
+{
+    if (!rtl || !value || (addr & 3) || addr > 0xFFC)
+        return SNN_EINVAL;
+    *value = bus_read(rtl, addr);
+    return 0;
+}
+
+/* The number of 32-bit slices of a memory's word and its log2 size. */
+static int mem_shape(const struct snn_sdt_rtl *h, enum snn_sdt_mem mem, uint32_t *slices,
+                     unsigned *log2)
+{
+    switch (mem) {
+    case SNN_SDT_PMEM: *slices = 1; *log2 = h->cfg.pmem_log2; return 0;
+    case SNN_SDT_WMEM: *slices = h->cfg.lanes / 4; *log2 = h->cfg.wmem_log2; return 0;
+    case SNN_SDT_QMEM: *slices = h->cfg.lanes * 2; *log2 = h->cfg.qmem_log2; return 0;
+    case SNN_SDT_DMEM: *slices = h->cfg.lanes; *log2 = h->cfg.dmem_log2; return 0;
+    case SNN_SDT_EVT: *slices = 1; *log2 = h->cfg.evt_log2; return 0;
+    }
+    return SNN_EINVAL;
+}
+
+static int port_set(struct snn_sdt_rtl *h, enum snn_sdt_mem mem, uint32_t addr, uint32_t lane)
+{
+    uint32_t slices;
+    unsigned log2;
+    if (h->busy || mem_shape(h, mem, &slices, &log2) != 0)
+        return SNN_EINVAL;
+    if (lane >= slices || (uint64_t)addr >= (UINT64_C(1) << log2))
+        return SNN_EINVAL;
+    if (h->sel != static_cast<int>(mem)) {
+        bus_write(h, SNN_SDT_REG_MEM_SEL, mem);
+        h->sel = mem;
+    }
+    if (h->maddr != static_cast<int64_t>(addr)) {
+        bus_write(h, SNN_SDT_REG_MEM_ADDR, addr);
+        h->maddr = addr;
+    }
+    if (h->lane != static_cast<int>(lane)) {
+        bus_write(h, SNN_SDT_REG_MEM_LANE, lane);
+        h->lane = static_cast<int>(lane);
+    }
+    return 0;
+}
+
+extern "C" int snn_sdt_mem_write(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                                 uint32_t lane, uint32_t value)
+{
+    if (!rtl)
+        return SNN_EINVAL;
+    int err = port_set(rtl, mem, addr, lane);
+    if (err)
+        return err;
+    bus_write(rtl, SNN_SDT_REG_MEM_WDATA, value);
+    return 0;
+}
+
+extern "C" int snn_sdt_mem_read(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                                uint32_t lane, uint32_t *value)
+{
+    if (!rtl || !value)
+        return SNN_EINVAL;
+    int err = port_set(rtl, mem, addr, lane);
+    if (err)
+        return err;
+    /* MEM_RDATA holds the slice read two cycles after the last change. */
+    idle(rtl);
+    *value = bus_read(rtl, SNN_SDT_REG_MEM_RDATA);
+    return 0;
+}
+
+extern "C" int snn_sdt_mem_load(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                                const uint32_t *slices, size_t n)
+{
+    uint32_t s;
+    unsigned log2;
+    if (!rtl || (n && !slices) || mem_shape(rtl, mem, &s, &log2) != 0)
+        return SNN_EINVAL;
+    if ((uint64_t)addr + (n + s - 1) / s > (UINT64_C(1) << log2))
+        return SNN_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int err = snn_sdt_mem_write(rtl, mem, addr + static_cast<uint32_t>(i / s),
+                                    static_cast<uint32_t>(i % s), slices[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+extern "C" int snn_sdt_mem_dump(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                                uint32_t *slices, size_t n)
+{
+    uint32_t s;
+    unsigned log2;
+    if (!rtl || (n && !slices) || mem_shape(rtl, mem, &s, &log2) != 0)
+        return SNN_EINVAL;
+    if ((uint64_t)addr + (n + s - 1) / s > (UINT64_C(1) << log2))
+        return SNN_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int err = snn_sdt_mem_read(rtl, mem, addr + static_cast<uint32_t>(i / s),
+                                   static_cast<uint32_t>(i % s), &slices[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+extern "C" int snn_sdt_list_set(struct snn_sdt_rtl *rtl, unsigned r, uint32_t base, uint32_t cap,
+                                uint32_t count)
+{
+    if (!rtl || r > 15 || rtl->busy)
+        return SNN_EINVAL;
+    bus_write(rtl, SNN_SDT_REG_LIST + 4 * r, base);
+    bus_write(rtl, SNN_SDT_REG_LIST_CAP + 4 * r, cap);
+    bus_write(rtl, SNN_SDT_REG_LIST_COUNT + 4 * r, count);
+    return 0;
+}
+
+extern "C" int snn_sdt_list_count(struct snn_sdt_rtl *rtl, unsigned r, uint32_t *count)
+{
+    if (!rtl || !count || r > 15)
+        return SNN_EINVAL;
+    *count = bus_read(rtl, SNN_SDT_REG_LIST_COUNT + 4 * r);
+    return 0;
+}
+
+extern "C" int snn_sdt_run(struct snn_sdt_rtl *rtl, uint64_t max_cycles, enum snn_sdt_stop *stop)
+{
+    if (!rtl || !stop)
+        return SNN_EINVAL;
+    if (!rtl->busy)
+        bus_write(rtl, SNN_SDT_REG_CTRL, 1);
+    rtl->busy = true;
+    /* STATUS is read every cycle the FIFO is not being drained; the bus
+     * does not slow the machine, which runs on between the reads. */
+    for (uint64_t c = 0; c < max_cycles; c++) {
+        uint32_t status = bus_read(rtl, SNN_SDT_REG_STATUS);
+        if (status & 8) {
+            int err = pop_event(rtl);
+            if (err)
+                return err;
+            c++;
+        }
+        if (!(status & 1)) {
+            rtl->busy = false;
+            *stop = (status & 4) ? SNN_SDT_STOP_ERROR : SNN_SDT_STOP_DONE;
+            return 0;
+        }
+    }
+    *stop = SNN_SDT_STOP_LIMIT;
+    return 0;
+}
+
+extern "C" int snn_sdt_error_info(struct snn_sdt_rtl *rtl, unsigned *code, unsigned *pc)
+{
+    if (!rtl || !code || !pc)
+        return SNN_EINVAL;
+    uint32_t v = bus_read(rtl, SNN_SDT_REG_ERROR_INFO);
+    *code = v & 0xFF;
+    *pc = v >> 16;
+    return 0;
+}
+
+extern "C" int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_NCOUNTERS])
+{
+    if (!rtl || !counters)
+        return SNN_EINVAL;
+    for (unsigned n = 0; n < SNN_SDT_NCOUNTERS; n++) {
+        uint64_t lo = bus_read(rtl, SNN_SDT_REG_COUNTERS + 8 * n);
+        uint64_t hi = bus_read(rtl, SNN_SDT_REG_COUNTERS + 8 * n + 4);
+        counters[n] = lo | hi << 32;
+    }
+    return 0;
+}
+
+extern "C" int snn_sdt_counters_reset(struct snn_sdt_rtl *rtl)
+{
+    if (!rtl)
+        return SNN_EINVAL;
+    bus_write(rtl, SNN_SDT_REG_CTRL, 2);
+    return 0;
+}
+
+extern "C" int snn_sdt_fifo_drain(struct snn_sdt_rtl *rtl, uint32_t *events, size_t cap, size_t *n)
+{
+    if (!rtl || !n || (cap && !events))
+        return SNN_EINVAL;
+    *n = 0;
+    uint32_t left = bus_read(rtl, SNN_SDT_REG_FIFO_COUNT);
+    for (uint32_t i = 0; i < left; i++) {
+        int err = pop_event(rtl);
+        if (err)
+            return err;
+    }
+    size_t k = rtl->ev_n < cap ? rtl->ev_n : cap;
+    for (size_t i = 0; i < k; i++)
+        events[i] = rtl->ev[i];
+    for (size_t i = k; i < rtl->ev_n; i++)
+        rtl->ev[i - k] = rtl->ev[i];
+    rtl->ev_n -= k;
+    *n = k;
+    return 0;
+}
+
+extern "C" uint64_t snn_sdt_cycles(const struct snn_sdt_rtl *rtl)
+{
+    return rtl ? rtl->cycles : 0;
+}

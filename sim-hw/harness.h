@@ -1,0 +1,146 @@
+/*
+ * sim-hw/harness.h: a C API over the Verilator model of the sdt accelerator
+ * (docs/sdt-accelerator.md, "The harness").
+ *
+ * Takes options (an FST trace file or none); gives a handle that drives
+ * the model's host bus cycle by cycle: the load port into every memory, the
+ * registers, one step (START until DONE, ERROR or a cycle limit), the
+ * counters and the output FIFO.  The hardware parameters are those the
+ * model was built with (CMake's verilate() call); snn_sdt_config reads them
+ * from the CONFIG register.
+ *
+ * Invariants: every function that acts returns 0 or a negative SNN_E* code
+ * (support/err.h); memory accesses are refused (SNN_EINVAL) while the
+ * machine is BUSY and outside the memory or its 32-bit slices; the events
+ * the machine pushes into the FIFO during a run are drained into the
+ * handle's buffer as they come, so a full FIFO only delays a step.
+ */
+#ifndef SNN_SIM_HW_HARNESS_H
+#define SNN_SIM_HW_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct snn_sdt_rtl;
+
+struct snn_sdt_rtl_options {
+    const char *trace_path; /* FST trace file, or NULL for no trace */
+};
+
+/* The memories, in MEM_SEL's numbering. */
+enum snn_sdt_mem {
+    SNN_SDT_PMEM = 0,
+    SNN_SDT_WMEM = 1,
+    SNN_SDT_QMEM = 2,
+    SNN_SDT_DMEM = 3,
+    SNN_SDT_EVT = 4
+};
+
+/* Register addresses (bytes) of the host interface. */
+enum {
+    SNN_SDT_REG_ID = 0x00,
+    SNN_SDT_REG_CONFIG = 0x04,
+    SNN_SDT_REG_CTRL = 0x08,
+    SNN_SDT_REG_STATUS = 0x0C,
+    SNN_SDT_REG_ERROR_INFO = 0x10,
+    SNN_SDT_REG_PC = 0x14,
+    SNN_SDT_REG_FIFO_DATA = 0x18,
+    SNN_SDT_REG_FIFO_COUNT = 0x1C,
+    SNN_SDT_REG_LIST = 0x20,       /* + 4r */
+    SNN_SDT_REG_LIST_CAP = 0x60,   /* + 4r */
+    SNN_SDT_REG_LIST_COUNT = 0xA0, /* + 4r */
+    SNN_SDT_REG_MEM_SEL = 0xE0,
+    SNN_SDT_REG_MEM_ADDR = 0xE4,
+    SNN_SDT_REG_MEM_LANE = 0xE8,
+    SNN_SDT_REG_MEM_WDATA = 0xEC,
+    SNN_SDT_REG_MEM_RDATA = 0xF0,
+    SNN_SDT_REG_COUNTERS = 0x100   /* + 8n, low word first */
+};
+
+/* The counters (docs/sdt-accelerator.md, "Counters"). */
+enum snn_sdt_counter {
+    SNN_SDT_CNT_CYCLES = 0,
+    SNN_SDT_CNT_PE_LANES = 1,
+    SNN_SDT_CNT_PE_CYCLES = 2,
+    SNN_SDT_CNT_NEURON_LANES = 3,
+    SNN_SDT_CNT_WMEM_READS = 4,
+    SNN_SDT_CNT_WMEM_WRITES = 5,
+    SNN_SDT_CNT_QMEM_READS = 6,
+    SNN_SDT_CNT_QMEM_WRITES = 7,
+    SNN_SDT_CNT_DMEM_READS = 8,
+    SNN_SDT_CNT_DMEM_WRITES = 9,
+    SNN_SDT_CNT_EVT_READS = 10,
+    SNN_SDT_CNT_EVT_WRITES = 11,
+    SNN_SDT_CNT_EVENTS_IN = 12,
+    SNN_SDT_CNT_SPIKES_OUT = 13,
+    SNN_SDT_CNT_ACCUMULATES = 14,
+    SNN_SDT_CNT_MULTIPLIES = 15,
+    SNN_SDT_NCOUNTERS = 16
+};
+
+/* How a step ended. */
+enum snn_sdt_stop {
+    SNN_SDT_STOP_DONE = 1,
+    SNN_SDT_STOP_ERROR = 2,
+    SNN_SDT_STOP_LIMIT = 3  /* the cycle limit came first; the machine is still BUSY */
+};
+
+/* The hardware parameters, from CONFIG. */
+struct snn_sdt_rtl_config {
+    unsigned lanes;
+    unsigned pmem_log2, wmem_log2, qmem_log2, dmem_log2, evt_log2;
+};
+
+/* Builds the model, resets it, opens the trace if asked.  OUT: *rtl. */
+int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sdt_rtl **rtl);
+/* Flushes and closes the trace, frees everything; NULL is ignored. */
+void snn_sdt_close(struct snn_sdt_rtl *rtl);
+
+int snn_sdt_config(struct snn_sdt_rtl *rtl, struct snn_sdt_rtl_config *cfg);
+/* Register access: one bus cycle each. */
+int snn_sdt_reg_write(struct snn_sdt_rtl *rtl, uint32_t addr, uint32_t value);
+int snn_sdt_reg_read(struct snn_sdt_rtl *rtl, uint32_t addr, uint32_t *value);
+
+/* One 32-bit slice (lane) of a memory word; lane is 0 for PMEM and EVT,
+ * < L / 4 for WMEM, < 2L for QMEM, < L for DMEM. */
+int snn_sdt_mem_write(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                      uint32_t lane, uint32_t value);
+int snn_sdt_mem_read(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                     uint32_t lane, uint32_t *value);
+/* n consecutive slices from word addr, slice 0 first: a whole wide word is
+ * its slices in order. */
+int snn_sdt_mem_load(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                     const uint32_t *slices, size_t n);
+int snn_sdt_mem_dump(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, uint32_t addr,
+                     uint32_t *slices, size_t n);
+
+/* List register r (0 .. 15): base, capacity and count. */
+int snn_sdt_list_set(struct snn_sdt_rtl *rtl, unsigned r, uint32_t base, uint32_t cap,
+                     uint32_t count);
+int snn_sdt_list_count(struct snn_sdt_rtl *rtl, unsigned r, uint32_t *count);
+
+/* START, then clock until DONE, ERROR or max_cycles.  OUT: *stop. */
+int snn_sdt_run(struct snn_sdt_rtl *rtl, uint64_t max_cycles, enum snn_sdt_stop *stop);
+/* ERROR_INFO's fields. */
+int snn_sdt_error_info(struct snn_sdt_rtl *rtl, unsigned *code, unsigned *pc);
+
+int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_NCOUNTERS]);
+int snn_sdt_counters_reset(struct snn_sdt_rtl *rtl);
+
+/* Moves the FIFO's remaining events into the handle's buffer, then copies
+ * up to cap buffered events, oldest first, into events and removes them.
+ * OUT: *n, how many were copied. */
+int snn_sdt_fifo_drain(struct snn_sdt_rtl *rtl, uint32_t *events, size_t cap, size_t *n);
+
+/* Clock cycles simulated since open (bus cycles included). */
+uint64_t snn_sdt_cycles(const struct snn_sdt_rtl *rtl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
