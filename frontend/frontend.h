@@ -14,6 +14,7 @@
 
 #include "ir/ir.h"
 #include "ir/sim.h"
+#include "target/sdt.h"
 #include "target/target.h"
 
 /* Parses YAML text (file names it in diagnostics).  0 and *out, or
@@ -44,6 +45,13 @@ int snn_spikes_parse_csv(const char *file, const char *text, size_t len,
 int snn_target_parse(const char *file, const char *text, size_t len, struct snn_diag *d,
                      struct snn_machine **out);
 
+/* snn_target_parse for a target of either family: one of family sdt
+ * (docs/targets.md, "sdt targets") gives *t, verified, and *m NULL; one of
+ * family spinn gives *m as snn_target_parse does, and *t NULL.  The same
+ * codes. */
+int snn_target_parse_any(const char *file, const char *text, size_t len, struct snn_diag *d,
+                         struct snn_machine **m, struct snn_sdt_target **t);
+
 /* The name of built-in target i (0, 1, ... in name order), NULL past the
  * last. */
 const char *snn_target_builtin_name(size_t i);
@@ -59,5 +67,11 @@ const char *snn_target_builtin_text(const char *name, size_t *len);
  * (no such target, or the file cannot be read), or snn_target_parse's
  * codes. */
 int snn_target_load(const char *name, struct snn_diag *d, struct snn_machine **out);
+
+/* snn_target_load for a target of either family (as snn_target_parse_any):
+ * exactly one of *m and *t is set on success.  snn_target_load refuses
+ * an sdt target with an error naming it. */
+int snn_target_load_any(const char *name, struct snn_diag *d, struct snn_machine **m,
+                        struct snn_sdt_target **t);
 
 #endif

@@ -24,8 +24,11 @@
 #include "support/arena.h"
 #include "support/diag.h"
 #include "support/err.h"
+#include "abi/sdt.h"
+#include "target/sdt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +44,7 @@
 struct tctx {
     struct snn__yr y;
     struct snn_machine *m;
+    struct snn_sdt_target *t; /* family sdt: what is filled instead of m */
     bool grid_ok;  /* width, height and layout were read without error */
     bool cores_ok; /* cores was read without error */
 };
@@ -481,13 +485,158 @@ static void read_dead(struct tctx *c, struct yn *node)
     }
 }
 
+/* ---- the sdt family ------------------------------------------------------------ */
+
+/* A memory's size in words: a power of two from 2^4 to 2^19 (abi/sdt.h). */
+static void get_words_log2(struct tctx *c, struct yn *n, const char *key, uint32_t *out)
+{
+    uint64_t v;
+    if (!snn__yr_uint(&c->y, n, key, (uint64_t)1 << SNN_SDT_MIN_LOG2,
+                      (uint64_t)1 << SNN_SDT_MAX_LOG2, &v))
+        return;
+    if (v & (v - 1)) {
+        snn__yr_err(&c->y, SNN_ESEMA, n, "'%s' must be a power of two (a memory of 2^n words), "
+                                         "got %llu", key, (unsigned long long)v);
+        return;
+    }
+    uint32_t l = 0;
+    while (((uint64_t)1 << l) < v)
+        l++;
+    *out = l;
+}
+
+static const struct unit energy_units[] = {{"pJ", 1000}, {"fJ", 1}, {"nJ", 1000000}};
+
+/* An energy "NUMBER UNIT" (pJ, fJ or nJ) into picojoules. */
+static void get_energy(struct tctx *c, struct yn *n, const char *key, double *out)
+{
+    const char *s;
+    if (!snn__yr_scalar(&c->y, n, key, &s))
+        return;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0)) {
+        snn__yr_err(&c->y, SNN_ESEMA, n,
+                    "'%s' must be a non-negative energy like '0.9 pJ', got '%.40s'", key, s);
+        return;
+    }
+    while (*end == ' ')
+        end++;
+    for (size_t u = 0; u < N_OF(energy_units); u++)
+        if (!strcmp(end, energy_units[u].name)) {
+            double pj = v * (double)energy_units[u].scale / 1000.0;
+            if (pj > SNN_SDT_MAX_ENERGY_PJ)
+                snn__yr_err(&c->y, SNN_ESEMA, n, "'%s': %g pJ is more than 1 nJ", key, pj);
+            else
+                *out = pj;
+            return;
+        }
+    snn__yr_err(&c->y, SNN_ESEMA, n, "'%s': unknown unit '%.20s' for an energy (units: pJ, fJ, nJ)",
+                key, end);
+}
+
+static void read_sdt_block(struct tctx *c, struct yn *node)
+{
+    static const char *const keys[] = {"lanes",      "pmem_words", "wmem_words", "qmem_words",
+                                       "dmem_words", "evt_words",  "fifo_events", "clock"};
+    struct snn_sdt_target *t = c->t;
+    struct kvs m;
+    if (!open_map(c, node, "accelerator", false, keys, N_OF(keys), &m))
+        return;
+    struct yn *x;
+    uint64_t v;
+    if ((x = snn__yr_get(&c->y, &m, "lanes")) &&
+        snn__yr_uint(&c->y, x, "lanes", SNN_SDT_MIN_LANES, SNN_SDT_MAX_LANES, &v)) {
+        if (v & (v - 1))
+            snn__yr_err(&c->y, SNN_ESEMA, x, "'lanes' must be a power of two (4 .. 128), got %llu",
+                        (unsigned long long)v);
+        else
+            t->lanes = (uint32_t)v;
+    }
+    if ((x = snn__yr_get(&c->y, &m, "pmem_words")))
+        get_words_log2(c, x, "pmem_words", &t->pmem_log2);
+    if ((x = snn__yr_get(&c->y, &m, "wmem_words")))
+        get_words_log2(c, x, "wmem_words", &t->wmem_log2);
+    if ((x = snn__yr_get(&c->y, &m, "qmem_words")))
+        get_words_log2(c, x, "qmem_words", &t->qmem_log2);
+    if ((x = snn__yr_get(&c->y, &m, "dmem_words")))
+        get_words_log2(c, x, "dmem_words", &t->dmem_log2);
+    if ((x = snn__yr_get(&c->y, &m, "evt_words")))
+        get_words_log2(c, x, "evt_words", &t->evt_log2);
+    if ((x = snn__yr_get(&c->y, &m, "fifo_events")) &&
+        snn__yr_uint(&c->y, x, "fifo_events", 2, (uint64_t)1 << SNN_SDT_MAX_FIFO_LOG2, &v)) {
+        if (v & (v - 1))
+            snn__yr_err(&c->y, SNN_ESEMA, x, "'fifo_events' must be a power of two, got %llu",
+                        (unsigned long long)v);
+        else
+            for (t->fifo_log2 = 0; ((uint64_t)1 << t->fifo_log2) < v; t->fifo_log2++)
+                ;
+    }
+    if ((x = snn__yr_get(&c->y, &m, "clock")))
+        get_mhz(c, x, "clock", &t->clock_mhz);
+}
+
+static void read_energy(struct tctx *c, struct yn *node)
+{
+    static const char *const keys[] = {"ac", "mac", "sram_read_bit", "sram_write_bit", "source"};
+    struct snn_sdt_energy *e = &c->t->energy;
+    struct kvs m;
+    if (!open_map(c, node, "energy", false, keys, N_OF(keys), &m))
+        return;
+    struct yn *x;
+    if ((x = snn__yr_get(&c->y, &m, "ac")))
+        get_energy(c, x, "ac", &e->ac_pj);
+    if ((x = snn__yr_get(&c->y, &m, "mac")))
+        get_energy(c, x, "mac", &e->mac_pj);
+    if ((x = snn__yr_get(&c->y, &m, "sram_read_bit")))
+        get_energy(c, x, "sram_read_bit", &e->read_bit_pj);
+    if ((x = snn__yr_get(&c->y, &m, "sram_write_bit")))
+        get_energy(c, x, "sram_write_bit", &e->write_bit_pj);
+    const char *s;
+    if ((x = snn__yr_get(&c->y, &m, "source")) && snn__yr_scalar(&c->y, x, "source", &s) &&
+        !(e->source = snn_arena_strdup(c->t->arena, s)))
+        snn__yr_nomem(&c->y);
+}
+
+/* The rest of a document whose family is sdt (kv: its top-level keys). */
+static void read_sdt_root(struct tctx *c, struct yn *root, struct kvs *kv)
+{
+    static const char *const keys[] = {"snn-target", "name",        "family",
+                                       "description", "accelerator", "energy"};
+    struct snn_sdt_target *t = c->t;
+    snn__yr_check_keys(&c->y, kv, keys, N_OF(keys), "an sdt target");
+    struct yn *x;
+    const char *s;
+    if (!(x = snn__yr_get(&c->y, kv, "name"))) {
+        snn__yr_err(&c->y, SNN_ESEMA, root, "missing 'name', the target's short name");
+    } else if (snn__yr_scalar(&c->y, x, "name", &s)) {
+        if (!(t->name = snn_arena_strdup(t->arena, s)))
+            snn__yr_nomem(&c->y);
+        else if (!is_name(t->name))
+            snn__yr_err(&c->y, SNN_ESEMA, x,
+                        "'name' must be 1 to %d letters, digits, '_', '-' or '.', starting with "
+                        "a letter or digit",
+                        MAX_NAME_LEN);
+    }
+    if ((x = snn__yr_get(&c->y, kv, "description")) &&
+        snn__yr_scalar(&c->y, x, "description", &s) &&
+        !(t->description = snn_arena_strdup(t->arena, s)))
+        snn__yr_nomem(&c->y);
+    if (c->y.stop)
+        return;
+    if (snn__yr_find(kv, "accelerator"))
+        read_sdt_block(c, snn__yr_find(kv, "accelerator")->val);
+    if (!c->y.stop && snn__yr_find(kv, "energy"))
+        read_energy(c, snn__yr_find(kv, "energy")->val);
+}
+
 /* ---- the document ---------------------------------------------------------- */
 
 static void read_root(struct tctx *c, struct yn *root)
 {
     static const char *const keys[] = {"snn-target", "name", "family", "description",
                                        "chips",      "chip", "core",   "dead"};
-    static const char *const families[] = {"spinn"};
+    static const char *const families[] = {"spinn", "sdt"};
     struct snn_machine *m = c->m;
     struct yn *n = snn__yr_resolve(&c->y, root);
     if (n->kind != Y_MAP) {
@@ -513,6 +662,16 @@ static void read_root(struct tctx *c, struct yn *root)
                         "unsupported target format version %llu (this snnc reads "
                         "'snn-target: 1')",
                         (unsigned long long)version);
+        return;
+    }
+    if ((x = snn__yr_get(&c->y, &kv, "family")) && x->kind == Y_SCALAR &&
+        !strcmp(x->u.s, "sdt")) {
+        if (c->t)
+            read_sdt_root(c, root, &kv);
+        else
+            snn__yr_err(&c->y, SNN_ESEMA, x,
+                        "an sdt target (an accelerator for layer graphs, docs/sdt-accelerator.md) "
+                        "where a spinn machine is needed");
         return;
     }
     snn__yr_check_keys(&c->y, &kv, keys, N_OF(keys), "the target");
@@ -545,15 +704,22 @@ static void read_root(struct tctx *c, struct yn *root)
         read_dead(c, snn__yr_find(&kv, "dead")->val);
 }
 
-int snn_target_parse(const char *file, const char *text, size_t len, struct snn_diag *d,
-                     struct snn_machine **out)
+/* Parses a target of either family: with want_sdt a document of family
+ * sdt fills *t, and one of family spinn *m; without, sdt is an error. */
+static int parse_any(const char *file, const char *text, size_t len, struct snn_diag *d,
+                     bool want_sdt, struct snn_machine **mout, struct snn_sdt_target **tout)
 {
-    *out = NULL;
+    *mout = NULL;
+    if (tout)
+        *tout = NULL;
     struct tctx c = {0};
     if (snn__yr_init(&c.y, file, text, len, d, "target"))
         return SNN_ENOMEM;
     c.m = snn_machine_new();
-    if (!c.m) {
+    c.t = want_sdt ? snn_sdt_target_new() : NULL;
+    if (!c.m || (want_sdt && !c.t)) {
+        snn_machine_free(c.m);
+        snn_sdt_target_free(c.t);
         snn__yr_fini(&c.y);
         return SNN_ENOMEM;
     }
@@ -571,6 +737,20 @@ int snn_target_parse(const char *file, const char *text, size_t len, struct snn_
     int rc = c.y.rc;
     if (!rc && c.y.errors)
         rc = SNN_ESEMA;
+    bool sdt = c.t && c.t->name; /* read_sdt_root ran and found a name */
+    if (sdt) {
+        snn_machine_free(c.m);
+        c.m = NULL;
+        if (!rc)
+            rc = snn_sdt_target_verify(c.t, d);
+        if (rc) {
+            snn_sdt_target_free(c.t);
+            return rc;
+        }
+        *tout = c.t;
+        return 0;
+    }
+    snn_sdt_target_free(c.t);
     if (!rc)
         rc = snn_machine_verify(c.m, d);
     if (!rc)
@@ -579,8 +759,20 @@ int snn_target_parse(const char *file, const char *text, size_t len, struct snn_
         snn_machine_free(c.m);
         return rc;
     }
-    *out = c.m;
+    *mout = c.m;
     return 0;
+}
+
+int snn_target_parse(const char *file, const char *text, size_t len, struct snn_diag *d,
+                     struct snn_machine **out)
+{
+    return parse_any(file, text, len, d, false, out, NULL);
+}
+
+int snn_target_parse_any(const char *file, const char *text, size_t len, struct snn_diag *d,
+                         struct snn_machine **m, struct snn_sdt_target **t)
+{
+    return parse_any(file, text, len, d, true, m, t);
 }
 
 /* ---- built-in targets and loading ------------------------------------------ */
@@ -601,16 +793,20 @@ const char *snn_target_builtin_text(const char *name, size_t *len)
     return NULL;
 }
 
-int snn_target_load(const char *name, struct snn_diag *d, struct snn_machine **out)
+/* snn_target_load and snn_target_load_any: want_sdt as in parse_any. */
+static int load(const char *name, struct snn_diag *d, bool want_sdt, struct snn_machine **out,
+                struct snn_sdt_target **tout)
 {
     *out = NULL;
+    if (tout)
+        *tout = NULL;
     size_t len;
     const char *text = snn_target_builtin_text(name, &len);
     if (text) {
         char file[MAX_NAME_LEN + 32];
         snprintf(file, sizeof file, "targets/%s.yaml", name);
         int rc = snn_diag_add_source(d, file, text, len);
-        return rc ? rc : snn_target_parse(file, text, len, d, out);
+        return rc ? rc : parse_any(file, text, len, d, want_sdt, out, tout);
     }
     /* Not a built-in: a file, when it looks like a path or exists. */
     bool path = strchr(name, '/') || strchr(name, '.') || access(name, F_OK) == 0;
@@ -641,7 +837,18 @@ int snn_target_load(const char *name, struct snn_diag *d, struct snn_machine **o
         return rc;
     rc = snn_diag_add_source(d, name, buf, len);
     if (!rc)
-        rc = snn_target_parse(name, buf, len, d, out);
+        rc = parse_any(name, buf, len, d, want_sdt, out, tout);
     snn_free(buf);
     return rc;
+}
+
+int snn_target_load(const char *name, struct snn_diag *d, struct snn_machine **out)
+{
+    return load(name, d, false, out, NULL);
+}
+
+int snn_target_load_any(const char *name, struct snn_diag *d, struct snn_machine **m,
+                        struct snn_sdt_target **t)
+{
+    return load(name, d, true, m, t);
 }

@@ -33,6 +33,7 @@
 #include "abi/core_image.h"
 #include "abi/image.h"
 #include "abi/neuron.h"
+#include "abi/sdt.h"
 #include "runtime/image.h"
 #include "support/arena.h"
 #include "support/crc32.h"
@@ -74,6 +75,13 @@ struct snn_image {
     /* totals, for describe */
     uint64_t n_routes, dtcm_bytes, sdram_bytes, stored_bytes, synapses;
     uint32_t route_chips;
+    /* sdt: copies of the small structures; the rest points into data */
+    struct snn_sdt_image_config sdt;
+    struct snn_sdt_image_list sdt_lists[SNN_SDT_LISTS];
+    struct snn_sdt_image_input sdt_input;
+    struct snn_sdt_image_output *sdt_out;
+    uint32_t sdt_n_out;
+    const char *sdt_names;
 };
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -93,8 +101,13 @@ struct ck {
 static const char *const kind_names[] = {NULL, "MACHINE", "RUN", "ROUTES", "CORE_DTCM",
                                          "CORE_SDRAM"};
 
+static const char *const sdt_kind_names[] = {"CONFIG", "PROGRAM", "WMEM",   "QMEM",
+                                             "LISTS",  "INPUT",   "OUTPUTS"};
+
 static const char *kind_name(uint32_t kind)
 {
+    if (kind >= SNN_SEC_SDT_CONFIG && kind < SNN_SEC_SDT_CONFIG + SNN_SDT_SECTIONS)
+        return sdt_kind_names[kind - SNN_SEC_SDT_CONFIG];
     return kind >= 1 && kind <= 5 ? kind_names[kind] : NULL;
 }
 
@@ -215,9 +228,7 @@ static int check_header(struct ck *c)
     uint32_t crc = snn_crc32(0, img->data, offsetof(struct snn_image_header, header_crc));
     if (crc != h->header_crc)
         return fail(c, 44, "header checksum 0x%08x, the header's is 0x%08x", h->header_crc, crc);
-    if (h->family == SNN_IMAGE_FAMILY_SDT)
-        return fail(c, 8, "an sdt image (family 2); this reader reads spinn images (family 1)");
-    if (h->family != SNN_IMAGE_FAMILY_SPINN)
+    if (h->family != SNN_IMAGE_FAMILY_SPINN && h->family != SNN_IMAGE_FAMILY_SDT)
         return fail(c, 8, "unknown family %u (1 is spinn, 2 sdt)", h->family);
     if (h->header_bytes != HEADER_BYTES)
         return fail(c, 12, "header_bytes is %u, not 48", h->header_bytes);
@@ -999,6 +1010,393 @@ static int check_spinn(struct ck *c)
     return 0;
 }
 
+/* ---- 4: sdt ----------------------------------------------------------------------- */
+
+static const char *const sdt_op_names[16] = {NULL,    "CONV", "NEURON", "ADD",  "MAXPOOL",
+                                             "SUMPOOL", "SDSA1", "KV",   "QKV",  "CLEAR",
+                                             NULL,    NULL,   NULL,     NULL,   NULL,
+                                             "END"};
+
+static int check_sdt_config(struct ck *c, uint32_t k)
+{
+    struct snn_image *img = c->img;
+    const struct snn_image_section *s = &img->sec[k];
+    uint64_t at = sec_off(s);
+    struct snn_sdt_image_config *g = &img->sdt;
+    if (s->bytes != sizeof *g)
+        return fail_sec(c, at, k, "%u bytes; the configuration is 128", s->bytes);
+    memcpy(g, payload(img, k), sizeof *g);
+    const char *nul = memchr(g->name, 0, sizeof g->name);
+    if (!nul)
+        return fail_sec(c, at, k, "the target's name is not NUL-terminated within 32 bytes");
+    for (const char *q = nul; q < g->name + sizeof g->name; q++)
+        if (*q)
+            return fail_sec(c, at + (uint64_t)(q - g->name), k,
+                            "the target's name is not NUL-padded");
+    uint32_t L = g->lanes;
+    if (L < SNN_SDT_MIN_LANES || L > SNN_SDT_MAX_LANES || (L & (L - 1)))
+        return fail_sec(c, at + 32, k, "%u lanes; lanes are a power of two from 4 to 128", L);
+    const uint32_t logs[5] = {g->pmem_log2, g->wmem_log2, g->qmem_log2, g->dmem_log2,
+                              g->evt_log2};
+    for (uint32_t i = 0; i < 5; i++)
+        if (logs[i] < SNN_SDT_MIN_LOG2 || logs[i] > SNN_SDT_MAX_LOG2)
+            return fail_sec(c, at + 36 + 4 * i, k, "a memory of 2^%u words; memories have 2^4 .. "
+                                                   "2^19", logs[i]);
+    if (g->fifo_log2 < 1 || g->fifo_log2 > 16)
+        return fail_sec(c, at + 56, k, "a FIFO of 2^%u events; it holds 2^1 .. 2^16",
+                        g->fifo_log2);
+    uint32_t want = SNN_SDT_CONFIG(L, g->pmem_log2, g->wmem_log2, g->qmem_log2, g->dmem_log2,
+                                   g->evt_log2);
+    if (g->config_reg != want)
+        return fail_sec(c, at + 64, k, "CONFIG 0x%08x, but the fields above make 0x%08x",
+                        g->config_reg, want);
+    if (g->timesteps < 1)
+        return fail_sec(c, at + 68, k, "0 timesteps");
+    uint64_t pmem_desc = ((uint64_t)1 << g->pmem_log2) / SNN_SDT_DESC_WORDS;
+    if (g->n_desc < 1 || g->n_desc > pmem_desc)
+        return fail_sec(c, at + 80, k, "%u descriptors; PMEM holds 1 .. %llu", g->n_desc,
+                        (unsigned long long)pmem_desc);
+    const uint32_t used[4] = {g->wmem_words, g->qmem_words, g->dmem_words, g->evt_words};
+    const uint32_t ulogs[4] = {g->wmem_log2, g->qmem_log2, g->dmem_log2, g->evt_log2};
+    static const char *const mem[4] = {"WMEM", "QMEM", "DMEM", "EVT"};
+    for (uint32_t i = 0; i < 4; i++)
+        if ((uint64_t)used[i] > ((uint64_t)1 << ulogs[i]))
+            return fail_sec(c, at + 84 + 4 * i, k, "%u words of %s used; it has %llu", used[i],
+                            mem[i], (unsigned long long)((uint64_t)1 << ulogs[i]));
+    for (uint32_t i = 0; i < 3; i++)
+        if (g->reserved[i])
+            return fail_sec(c, at + 116 + 4 * i, k, "a reserved word is 0x%08x, not 0",
+                            g->reserved[i]);
+    return 0;
+}
+
+static int check_sdt_lists(struct ck *c, uint32_t k)
+{
+    struct snn_image *img = c->img;
+    const struct snn_image_section *s = &img->sec[k];
+    uint64_t at = sec_off(s);
+    if (s->bytes != sizeof img->sdt_lists)
+        return fail_sec(c, at, k, "%u bytes; the 16 list registers are 128", s->bytes);
+    memcpy(img->sdt_lists, payload(img, k), sizeof img->sdt_lists);
+    for (uint32_t r = 0; r < SNN_SDT_LISTS; r++) {
+        const struct snn_sdt_image_list *l = &img->sdt_lists[r];
+        if (!l->capacity)
+            continue;
+        if (l->base > SNN_SDT_LIST_BASE_MAX || (uint64_t)l->base + l->capacity > img->sdt.evt_words)
+            return fail_sec(c, at + 8 * r, k,
+                            "list register %u's region [%u, %llu) is outside the %u words of EVT "
+                            "used",
+                            r, l->base, (unsigned long long)l->base + l->capacity,
+                            img->sdt.evt_words);
+        for (uint32_t q = 0; q < r; q++) {
+            const struct snn_sdt_image_list *m = &img->sdt_lists[q];
+            if (m->capacity && l->base < m->base + m->capacity && m->base < l->base + l->capacity)
+                return fail_sec(c, at + 8 * r, k, "list register %u's region overlaps register "
+                                                  "%u's",
+                                r, q);
+        }
+    }
+    return 0;
+}
+
+/* "NEURON C 64 H 8 W 8 ..." for descriptor d into buf. */
+static void sdt_desc_line(const uint32_t *d, char *buf, size_t n)
+{
+    uint32_t op = SNN_SDT_OPCODE(d[0]);
+    const char *name = op < 16 && sdt_op_names[op] ? sdt_op_names[op] : "?";
+    uint32_t np = d[SNN_SDT_W_NP];
+    switch (op) {
+    case SNN_SDT_OP_CONV:
+        snprintf(buf, n,
+                 "CONV    [%u, %u, %u] -> [%u, %u, %u] k %u stride %u pad %u%s%s%s list %u acc %u "
+                 "w %u",
+                 SNN_SDT_CIN(d[1]), SNN_SDT_HIN(d[2]), SNN_SDT_WIN(d[2]), SNN_SDT_COUT(d[1]),
+                 SNN_SDT_HOUT(d[2]), SNN_SDT_WOUT(d[2]), SNN_SDT_K(d[3]), SNN_SDT_STRIDE(d[3]),
+                 SNN_SDT_PAD(d[3]), SNN_SDT_DEPTHWISE(d[3]) ? " depthwise" : "",
+                 SNN_SDT_INT4(d[3]) ? " int4" : "", SNN_SDT_COUNTS(d[3]) ? " counts" : "",
+                 SNN_SDT_LIN(d[4]), d[8], d[10]);
+        break;
+    case SNN_SDT_OP_NEURON: {
+        static const char *const modes[4] = {"store", "lif", "ilif", "?"};
+        snprintf(buf, n,
+                 "NEURON  [%u, %u, %u] %s acc %u%s q %u sh %u%s out %u state %u list %u k %u D %u "
+                 "theta %d",
+                 SNN_SDT_COUT(d[1]), SNN_SDT_HOUT(d[2]), SNN_SDT_WOUT(d[2]),
+                 modes[SNN_SDT_MODE(np)], d[8], SNN_SDT_CLEARACC(np) ? " (cleared)" : "", d[11],
+                 SNN_SDT_SH(np), SNN_SDT_RESIDUAL(np) ? " +residual" : "", d[7], d[9],
+                 SNN_SDT_LOUT(d[4]), SNN_SDT_LIFK(np), SNN_SDT_D(np), (int32_t)d[13]);
+        if (SNN_SDT_RESIDUAL(np))
+            snprintf(buf + strlen(buf), n - strlen(buf), " residual %u", d[6]);
+        break;
+    }
+    case SNN_SDT_OP_ADD:
+        snprintf(buf, n, "ADD     [%u, %u, %u] %u + %u -> %u", SNN_SDT_COUT(d[1]),
+                 SNN_SDT_HOUT(d[2]), SNN_SDT_WOUT(d[2]), d[5], d[6], d[7]);
+        break;
+    case SNN_SDT_OP_MAXPOOL:
+        snprintf(buf, n, "MAXPOOL [%u, %u, %u] -> [%u, %u, %u] k %u stride %u pad %u %s %u -> %u list %u",
+                 SNN_SDT_CIN(d[1]), SNN_SDT_HIN(d[2]), SNN_SDT_WIN(d[2]), SNN_SDT_COUT(d[1]),
+                 SNN_SDT_HOUT(d[2]), SNN_SDT_WOUT(d[2]), SNN_SDT_K(d[3]), SNN_SDT_STRIDE(d[3]),
+                 SNN_SDT_PAD(d[3]), SNN_SDT_COUNTS(d[3]) ? "dense" : "spikes", d[5], d[7],
+                 SNN_SDT_LOUT(d[4]));
+        break;
+    case SNN_SDT_OP_SUMPOOL:
+        snprintf(buf, n, "SUMPOOL [%u] list %u acc %u", SNN_SDT_CIN(d[1]), SNN_SDT_LIN(d[4]), d[8]);
+        break;
+    case SNN_SDT_OP_SDSA1:
+        snprintf(buf, n, "SDSA1   [%u, %u, 1] q %u k %u v %u out %u state %u scratch %u list %u "
+                         "k %u theta %d",
+                 SNN_SDT_CIN(d[1]), SNN_SDT_HIN(d[2]), d[8], d[5], d[6], d[7], d[9], d[15],
+                 SNN_SDT_LOUT(d[4]), SNN_SDT_LIFK(np), (int32_t)d[13]);
+        break;
+    case SNN_SDT_OP_KV:
+    case SNN_SDT_OP_QKV:
+        snprintf(buf, n, "%-7s [%u, %u, 1] heads %u list %u %s %u kv %u", name, SNN_SDT_CIN(d[1]),
+                 SNN_SDT_HIN(d[2]), SNN_SDT_HEADS(np), SNN_SDT_LIN(d[4]),
+                 op == SNN_SDT_OP_KV ? "v" : "acc", op == SNN_SDT_OP_KV ? d[6] : d[7], d[8]);
+        break;
+    case SNN_SDT_OP_CLEAR:
+        snprintf(buf, n, "CLEAR   %u words at %u", d[15], d[7]);
+        if (SNN_SDT_FLAGS(d[0]) & SNN_SDT_FLAG_CLEAR_LIST)
+            snprintf(buf + strlen(buf), n - strlen(buf), ", list %u's count", SNN_SDT_LOUT(d[4]));
+        break;
+    default:
+        snprintf(buf, n, "%s", name);
+    }
+}
+
+static int check_sdt_program(struct ck *c, uint32_t k)
+{
+    struct snn_image *img = c->img;
+    const struct snn_image_section *s = &img->sec[k];
+    const struct snn_sdt_image_config *g = &img->sdt;
+    uint64_t at = sec_off(s);
+    if ((uint64_t)s->bytes != (uint64_t)g->n_desc * SNN_SDT_DESC_BYTES)
+        return fail_sec(c, at, k, "%u bytes; %u descriptors are %llu", s->bytes, g->n_desc,
+                        (unsigned long long)g->n_desc * SNN_SDT_DESC_BYTES);
+    struct snn_sdt_hw hw = {g->lanes, g->pmem_log2, g->wmem_log2, g->qmem_log2, g->dmem_log2,
+                            g->evt_log2};
+    uint32_t base[SNN_SDT_LISTS], cap[SNN_SDT_LISTS];
+    for (uint32_t r = 0; r < SNN_SDT_LISTS; r++) {
+        base[r] = img->sdt_lists[r].base;
+        cap[r] = img->sdt_lists[r].capacity;
+    }
+    const uint8_t *p = payload(img, k);
+    for (uint32_t i = 0; i < g->n_desc; i++) {
+        uint32_t d[SNN_SDT_DESC_WORDS];
+        memcpy(d, p + (size_t)i * SNN_SDT_DESC_BYTES, sizeof d);
+        uint64_t o = at + (uint64_t)i * SNN_SDT_DESC_BYTES;
+        uint32_t op = SNN_SDT_OPCODE(d[0]);
+        uint32_t code = snn_sdt_check_desc(d, &hw, base, cap);
+        if (code == SNN_SDT_ERR_OPCODE)
+            return fail_sec(c, o, k, "descriptor %u: unknown opcode 0x%02x", i, op);
+        if (code) {
+            char line[200];
+            sdt_desc_line(d, line, sizeof line);
+            return fail_sec(c, o, k, "descriptor %u (%s): %s", i, line,
+                            code == SNN_SDT_ERR_SHAPE ? "a shape out of range or inconsistent"
+                                                      : "a region outside its memory");
+        }
+        if ((op == SNN_SDT_OP_END) != (i + 1 == g->n_desc))
+            return fail_sec(c, o, k, op == SNN_SDT_OP_END
+                                         ? "descriptor %u is END before the last"
+                                         : "descriptor %u, the last, is not END",
+                            i);
+        if (op == SNN_SDT_OP_CLEAR && (SNN_SDT_FLAGS(d[0]) & ~SNN_SDT_FLAG_CLEAR_LIST))
+            return fail_sec(c, o, k, "descriptor %u: unknown flags 0x%02x", i, SNN_SDT_FLAGS(d[0]));
+        if (op != SNN_SDT_OP_CLEAR && SNN_SDT_FLAGS(d[0]))
+            return fail_sec(c, o, k, "descriptor %u: unknown flags 0x%02x", i, SNN_SDT_FLAGS(d[0]));
+        /* bases inside the memories the image loads and the DMEM it uses */
+        if (d[SNN_SDT_W_WMEM] > g->wmem_words || d[SNN_SDT_W_QMEM] > g->qmem_words)
+            return fail_sec(c, o, k, "descriptor %u: weights at %u or pairs at %u, past the %u "
+                                     "WMEM and %u QMEM words the image holds",
+                            i, d[SNN_SDT_W_WMEM], d[SNN_SDT_W_QMEM], g->wmem_words,
+                            g->qmem_words);
+        static const uint32_t dm[] = {SNN_SDT_W_A, SNN_SDT_W_B, SNN_SDT_W_OUT, SNN_SDT_W_ACC,
+                                      SNN_SDT_W_STATE};
+        for (uint32_t j = 0; j < 5; j++)
+            if (d[dm[j]] > g->dmem_words)
+                return fail_sec(c, o, k, "descriptor %u: word %u is DMEM %u, past the %u words "
+                                         "the program uses",
+                                i, dm[j], d[dm[j]], g->dmem_words);
+    }
+    return 0;
+}
+
+static int check_sdt_mems(struct ck *c, uint32_t kw, uint32_t kq)
+{
+    struct snn_image *img = c->img;
+    const struct snn_sdt_image_config *g = &img->sdt;
+    const struct snn_image_section *w = &img->sec[kw], *q = &img->sec[kq];
+    if ((uint64_t)w->bytes != (uint64_t)g->wmem_words * g->lanes)
+        return fail_sec(c, sec_off(w), kw, "%u bytes; %u WMEM words of %u lanes are %llu", w->bytes,
+                        g->wmem_words, g->lanes, (unsigned long long)g->wmem_words * g->lanes);
+    if ((uint64_t)q->bytes != (uint64_t)g->qmem_words * g->lanes * 8)
+        return fail_sec(c, sec_off(q), kq, "%u bytes; %u QMEM words of %u lanes are %llu", q->bytes,
+                        g->qmem_words, g->lanes,
+                        (unsigned long long)g->qmem_words * g->lanes * 8);
+    const uint8_t *p = payload(img, kq);
+    for (uint64_t i = 0; i < q->bytes; i += 8) {
+        int32_t m;
+        memcpy(&m, p + i, 4);
+        if (m <= -(1 << 24) || m >= (1 << 24))
+            return fail_sec(c, sec_off(q) + i, kq,
+                            "multiplier %d of lane %llu of word %llu: |m| must be below 2^24", m,
+                            (unsigned long long)(i / 8 % g->lanes),
+                            (unsigned long long)(i / 8 / g->lanes));
+    }
+    return 0;
+}
+
+static int check_sdt_input(struct ck *c, uint32_t k)
+{
+    struct snn_image *img = c->img;
+    const struct snn_image_section *s = &img->sec[k];
+    const struct snn_sdt_image_config *g = &img->sdt;
+    uint64_t at = sec_off(s);
+    struct snn_sdt_image_input *in = &img->sdt_input;
+    if (s->bytes < sizeof *in)
+        return fail_sec(c, at, k, "%u bytes, shorter than the 40-byte input", s->bytes);
+    memcpy(in, payload(img, k), sizeof *in);
+    if (!snn_sdt_chan_ok(in->c) || !snn_sdt_side_ok(in->h) || !snn_sdt_side_ok(in->w))
+        return fail_sec(c, at + 4, k, "an input of [%u, %u, %u]; channels are 1 .. 1024, rows "
+                                      "and columns 1 .. 128",
+                        in->c, in->h, in->w);
+    if (in->kind > 1)
+        return fail_sec(c, at + 16, k, "kind %u, not 0 (spikes) or 1 (counts)", in->kind);
+    if (in->steps != g->timesteps)
+        return fail_sec(c, at + 20, k, "%u steps of input for a run of %u", in->steps,
+                        g->timesteps);
+    uint64_t words = (uint64_t)snn_sdt_groups(in->c, g->lanes) * in->h * in->w;
+    if ((uint64_t)in->dmem + words > g->dmem_words)
+        return fail_sec(c, at + 24, k, "its tensor [%u, %llu) is past the %u DMEM words used",
+                        in->dmem, (unsigned long long)(in->dmem + words), g->dmem_words);
+    if (in->list != SNN_SDT_LIST_INPUT || in->reserved)
+        return fail_sec(c, at + 28, k, "list register %u (the input's is 0) or a reserved word "
+                                       "not 0",
+                        in->list);
+    uint64_t need = sizeof *in + 4ull * (in->steps + 1ull) + 4ull * in->n_events;
+    if (need != s->bytes)
+        return fail_sec(c, at + 32, k, "%u bytes; %u steps and %u events make %llu", s->bytes,
+                        in->steps, in->n_events, (unsigned long long)need);
+    const uint8_t *p = payload(img, k) + sizeof *in;
+    const uint8_t *ev = p + 4ull * (in->steps + 1ull);
+    uint32_t cap = img->sdt_lists[SNN_SDT_LIST_INPUT].capacity, prev = 0;
+    for (uint32_t t = 0; t <= in->steps; t++) {
+        uint32_t off = rd32(p + 4ull * t);
+        uint64_t o = at + sizeof *in + 4ull * t;
+        if ((t == 0 && off != 0) || off < prev || off > in->n_events ||
+            (t == in->steps && off != in->n_events))
+            return fail_sec(c, o, k, "step %u's events start at %u, after %u, of %u", t, off,
+                            prev, in->n_events);
+        if (t > 0 && off - prev > cap)
+            return fail_sec(c, o, k, "step %u has %u events; list register 0 holds %u", t - 1,
+                            off - prev, cap);
+        if (t > 0) {
+            uint64_t last = 0;
+            for (uint32_t e = prev; e < off; e++) {
+                uint32_t w = rd32(ev + 4ull * e);
+                uint32_t y = SNN_SDT_EV_Y(w), x = SNN_SDT_EV_X(w), ch = SNN_SDT_EV_C(w),
+                         v = SNN_SDT_EV_VALUE(w);
+                uint64_t key = ((uint64_t)y * in->w + x) * in->c + ch + 1;
+                uint64_t eo = at + (uint64_t)(ev - payload(img, k)) + 4ull * e;
+                if (y >= in->h || x >= in->w || ch >= in->c || v == 0 ||
+                    (in->kind == 0 && v != 1))
+                    return fail_sec(c, eo, k, "step %u: event 0x%08x (row %u, column %u, channel "
+                                              "%u, value %u) outside the [%u, %u, %u] %s input",
+                                    t - 1, w, y, x, ch, v, in->c, in->h, in->w,
+                                    in->kind ? "counts" : "spikes");
+                if (key <= last)
+                    return fail_sec(c, eo, k, "step %u: event 0x%08x out of (y, x, c) order",
+                                    t - 1, w);
+                last = key;
+            }
+        }
+        prev = off;
+    }
+    return 0;
+}
+
+static int check_sdt_outputs(struct ck *c, uint32_t k)
+{
+    struct snn_image *img = c->img;
+    const struct snn_image_section *s = &img->sec[k];
+    const struct snn_sdt_image_config *g = &img->sdt;
+    uint64_t at = sec_off(s);
+    struct snn_sdt_image_outputs oh;
+    if (s->bytes < sizeof oh)
+        return fail_sec(c, at, k, "%u bytes, shorter than its 8-byte prefix", s->bytes);
+    memcpy(&oh, payload(img, k), sizeof oh);
+    uint64_t need = sizeof oh + (uint64_t)oh.n * sizeof(struct snn_sdt_image_output) +
+                    oh.names_bytes;
+    if (need != s->bytes)
+        return fail_sec(c, at, k, "%u bytes; %u outputs and %u bytes of names make %llu",
+                        s->bytes, oh.n, oh.names_bytes, (unsigned long long)need);
+    img->sdt_n_out = oh.n;
+    img->sdt_out = snn_arena_array(c->a, oh.n ? oh.n : 1, sizeof *img->sdt_out);
+    if (!img->sdt_out)
+        return SNN_ENOMEM;
+    memcpy(img->sdt_out, payload(img, k) + sizeof oh, (size_t)oh.n * sizeof *img->sdt_out);
+    img->sdt_names = (const char *)payload(img, k) + sizeof oh +
+                     (size_t)oh.n * sizeof *img->sdt_out;
+    if (oh.names_bytes && img->sdt_names[oh.names_bytes - 1])
+        return fail_sec(c, at + need - 1, k, "the names do not end with a NUL");
+    uint32_t heads = 0;
+    for (uint32_t i = 0; i < oh.n; i++) {
+        const struct snn_sdt_image_output *o = &img->sdt_out[i];
+        uint64_t eo = at + sizeof oh + (uint64_t)i * sizeof *o;
+        if (o->name_off >= oh.names_bytes)
+            return fail_sec(c, eo + 4, k, "output %u's name at %u, past the %u bytes of names",
+                            i, o->name_off, oh.names_bytes);
+        if (o->kind > SNN_SDT_KIND_Q16 || o->flags > 3 || !o->flags)
+            return fail_sec(c, eo + 8, k, "output %u: kind %u, flags 0x%x", i, o->kind,
+                            o->flags);
+        if (!snn_sdt_chan_ok(o->c) || !o->h || !o->w || o->h > 16384 || o->w > 128)
+            return fail_sec(c, eo + 12, k, "output %u: a shape of [%u, %u, %u]", i, o->c, o->h,
+                            o->w);
+        uint64_t words = (uint64_t)snn_sdt_groups(o->c, g->lanes) * o->h * o->w;
+        if ((uint64_t)o->dmem + words > g->dmem_words)
+            return fail_sec(c, eo + 24, k, "output %u: its tensor [%u, %llu) is past the %u "
+                                           "DMEM words used",
+                            i, o->dmem, (unsigned long long)(o->dmem + words), g->dmem_words);
+        if (o->state != SNN_SDT_NONE && o->state >= g->dmem_words)
+            return fail_sec(c, eo + 28, k, "output %u: its state at %u is past the %u DMEM words "
+                                           "used",
+                            i, o->state, g->dmem_words);
+        if (o->list != SNN_SDT_NONE && o->list >= SNN_SDT_LISTS)
+            return fail_sec(c, eo + 36, k, "output %u: list register %u", i, o->list);
+        heads += o->flags & SNN_SDT_OUT_HEAD;
+    }
+    if (heads != 1)
+        return fail_sec(c, at, k, "%u outputs are the head; an image has one", heads);
+    return 0;
+}
+
+static int check_sdt(struct ck *c)
+{
+    struct snn_image *img = c->img;
+    uint32_t n = img->h.n_sections;
+    if (n != SNN_SDT_SECTIONS)
+        return fail(c, 16, "%u sections; an sdt image has 7 (CONFIG, PROGRAM, WMEM, QMEM, LISTS, "
+                           "INPUT, OUTPUTS)",
+                    n);
+    for (uint32_t k = 0; k < n; k++) {
+        const struct snn_image_section *s = &img->sec[k];
+        uint64_t eo = HEADER_BYTES + (uint64_t)k * ENTRY_BYTES;
+        if (s->kind != SNN_SEC_SDT_CONFIG + k)
+            return fail_sec(c, eo, k, "section %u must be %s", k, sdt_kind_names[k]);
+        if (s->where != SNN_IMAGE_WHOLE)
+            return fail_sec(c, eo + 4, k, "an sdt section of place 0x%08x, not the whole image",
+                            s->where);
+    }
+    int rc;
+    if ((rc = check_sdt_config(c, 0)) || (rc = check_sdt_lists(c, 4)) ||
+        (rc = check_sdt_mems(c, 2, 3)) || (rc = check_sdt_program(c, 1)) ||
+        (rc = check_sdt_input(c, 5)) || (rc = check_sdt_outputs(c, 6)))
+        return rc;
+    return 0;
+}
+
 /* ---- opening ------------------------------------------------------------------------ */
 
 int snn_image_open(const void *data, uint64_t size, const char *name, struct snn_diag *d,
@@ -1021,7 +1419,8 @@ int snn_image_open(const void *data, uint64_t size, const char *name, struct snn
     int rc = check_header(&c);
     rc = rc ? rc : check_table(&c);
     rc = rc ? rc : check_payloads(&c);
-    rc = rc ? rc : check_spinn(&c);
+    if (!rc)
+        rc = img->h.family == SNN_IMAGE_FAMILY_SDT ? check_sdt(&c) : check_spinn(&c);
     if (rc) {
         snn_arena_free(a);
         return rc;
@@ -1159,8 +1558,131 @@ const void *snn_image_routes(const struct snn_image *img, uint32_t x, uint32_t y
 
 /* ---- describing ---------------------------------------------------------------------- */
 
+/* ---- sdt accessors ----------------------------------------------------------------- */
+
+const struct snn_sdt_image_config *snn_image_sdt_config(const struct snn_image *img)
+{
+    SNN_ASSERT(img->h.family == SNN_IMAGE_FAMILY_SDT);
+    return &img->sdt;
+}
+
+const void *snn_image_sdt_program(const struct snn_image *img, uint32_t *n_desc)
+{
+    *n_desc = img->sdt.n_desc;
+    return payload(img, 1);
+}
+
+const void *snn_image_sdt_wmem(const struct snn_image *img, uint32_t *bytes)
+{
+    *bytes = img->sec[2].bytes;
+    return payload(img, 2);
+}
+
+const void *snn_image_sdt_qmem(const struct snn_image *img, uint32_t *bytes)
+{
+    *bytes = img->sec[3].bytes;
+    return payload(img, 3);
+}
+
+const struct snn_sdt_image_list *snn_image_sdt_lists(const struct snn_image *img)
+{
+    return img->sdt_lists;
+}
+
+const struct snn_sdt_image_input *snn_image_sdt_input(const struct snn_image *img,
+                                                      const void **offsets, const void **events)
+{
+    const uint8_t *p = payload(img, 5) + sizeof img->sdt_input;
+    if (offsets)
+        *offsets = p;
+    if (events)
+        *events = p + 4ull * (img->sdt_input.steps + 1ull);
+    return &img->sdt_input;
+}
+
+const struct snn_sdt_image_output *snn_image_sdt_outputs(const struct snn_image *img, uint32_t *n)
+{
+    *n = img->sdt_n_out;
+    return img->sdt_out;
+}
+
+const char *snn_image_sdt_output_name(const struct snn_image *img, uint32_t i)
+{
+    SNN_ASSERT(i < img->sdt_n_out);
+    return img->sdt_names + img->sdt_out[i].name_off;
+}
+
+void snn_image_describe_program(const struct snn_image *img, FILE *out)
+{
+    if (img->h.family != SNN_IMAGE_FAMILY_SDT) {
+        fprintf(out, "program: none (a spinn image runs the core kernel)\n");
+        return;
+    }
+    fprintf(out, "program: %u descriptors\n", img->sdt.n_desc);
+    const uint8_t *p = payload(img, 1);
+    for (uint32_t i = 0; i < img->sdt.n_desc; i++) {
+        uint32_t d[SNN_SDT_DESC_WORDS];
+        char line[256];
+        memcpy(d, p + (size_t)i * SNN_SDT_DESC_BYTES, sizeof d);
+        sdt_desc_line(d, line, sizeof line);
+        fprintf(out, "  %5u %s\n", i, line);
+    }
+}
+
+static void describe_sdt(const struct snn_image *img, FILE *out)
+{
+    const struct snn_sdt_image_config *g = &img->sdt;
+    const struct snn_sdt_image_input *in = &img->sdt_input;
+    fprintf(out, "image: sdt, version %u, %llu bytes, %u sections\n", img->h.version,
+            (unsigned long long)img->size, img->h.n_sections);
+    fprintf(out,
+            "target: '%s', %u lanes, %u MHz; PMEM %u, WMEM %u, QMEM %u, DMEM %u, EVT %u words; "
+            "FIFO %u events (CONFIG 0x%08x)\n",
+            g->name, g->lanes, g->clock_mhz, 1u << g->pmem_log2, 1u << g->wmem_log2,
+            1u << g->qmem_log2, 1u << g->dmem_log2, 1u << g->evt_log2, 1u << g->fifo_log2,
+            g->config_reg);
+    fprintf(out, "run: %u steps, seed %llu\n", g->timesteps,
+            (unsigned long long)u64(g->seed_lo, g->seed_hi));
+    uint32_t ops[16] = {0};
+    const uint8_t *p = payload(img, 1);
+    for (uint32_t i = 0; i < g->n_desc; i++)
+        ops[SNN_SDT_OPCODE(rd32(p + (size_t)i * SNN_SDT_DESC_BYTES)) & 15]++;
+    fprintf(out, "program: %u descriptors (", g->n_desc);
+    bool first = true;
+    for (uint32_t o = 1; o < 16; o++)
+        if (ops[o] && sdt_op_names[o]) {
+            fprintf(out, "%s%u %s", first ? "" : ", ", ops[o], sdt_op_names[o]);
+            first = false;
+        }
+    fprintf(out, ")\n");
+    fprintf(out, "memory used: WMEM %u words, QMEM %u words, DMEM %u words, EVT %u words\n",
+            g->wmem_words, g->qmem_words, g->dmem_words, g->evt_words);
+    fprintf(out, "lists:");
+    for (uint32_t r = 0; r < SNN_SDT_LISTS; r++)
+        if (img->sdt_lists[r].capacity)
+            fprintf(out, " %u:[%u, +%u)", r, img->sdt_lists[r].base, img->sdt_lists[r].capacity);
+    fprintf(out, "\n");
+    fprintf(out, "input: [%u, %u, %u] %s at DMEM %u, %u events over %u steps\n", in->c, in->h,
+            in->w, in->kind ? "counts" : "spikes", in->dmem, in->n_events, in->steps);
+    static const char *const kinds[3] = {"spikes", "counts", "q16"};
+    for (uint32_t i = 0; i < img->sdt_n_out; i++) {
+        const struct snn_sdt_image_output *o = &img->sdt_out[i];
+        fprintf(out, "%s '%s': [%u, %u, %u] %s at DMEM %u", o->flags & SNN_SDT_OUT_HEAD ? "head" : "layer",
+                snn_image_sdt_output_name(img, i), o->c, o->h, o->w, kinds[o->kind], o->dmem);
+        if (o->state != SNN_SDT_NONE)
+            fprintf(out, ", state %u", o->state);
+        if (o->list != SNN_SDT_NONE)
+            fprintf(out, ", list %u", o->list);
+        fprintf(out, "\n");
+    }
+}
+
 void snn_image_describe(const struct snn_image *img, bool sections, FILE *out)
 {
+    if (img->h.family == SNN_IMAGE_FAMILY_SDT) {
+        describe_sdt(img, out);
+        goto sections;
+    }
     const struct snn_image_machine *m = &img->machine;
     const struct snn_image_run *r = &img->run;
     fprintf(out, "image: spinn, version %u, %llu bytes, %u sections\n", img->h.version,
@@ -1192,6 +1714,7 @@ void snn_image_describe(const struct snn_image *img, bool sections, FILE *out)
             img->route_chips == 1 ? "" : "s",
             (unsigned long long)img->dtcm_bytes, (unsigned long long)img->sdram_bytes,
             (unsigned long long)img->stored_bytes, (unsigned long long)img->synapses);
+sections:
     if (!sections)
         return;
     fprintf(out, "sections:\n");

@@ -3,8 +3,10 @@
  * (docs/image-format.md, abi/image.h) before anything uses it.
  *
  * snn_image_open takes the bytes of a whole image and checks all that
- * docs/image-format.md's "What a loader checks" lists, for the spinn
- * family: the header, the section table, every payload's place and
+ * docs/image-format.md's "What a loader checks" lists (for the sdt family:
+ * every section's size, the configuration, every descriptor decoded and
+ * checked as the sequencer will against it, the list registers, the
+ * input's events and the output table), for the spinn family: the header, the section table, every payload's place and
  * checksum (and that the gaps between payloads are zero, so no byte of
  * the image goes unchecked), the sections' kinds, places and order, and
  * every payload's contents against the others (the machine, the run's
@@ -44,6 +46,7 @@
 #include <stdio.h>
 
 #include "abi/image.h"
+#include "abi/sdt.h"
 #include "support/diag.h"
 
 struct snn_image;
@@ -100,11 +103,35 @@ const void *snn_image_slice_sdram(const struct snn_image *img, uint32_t s,
  * outside the grid). */
 const void *snn_image_routes(const struct snn_image *img, uint32_t x, uint32_t y, uint32_t *n);
 
+/* ---- sdt: the program and what the host loads (abi/sdt.h) ------------------ */
+
+/* These take an image of family sdt (snn_image_header(img)->family). */
+const struct snn_sdt_image_config *snn_image_sdt_config(const struct snn_image *img);
+/* *n_desc descriptors of 16 words: PMEM from word 0. */
+const void *snn_image_sdt_program(const struct snn_image *img, uint32_t *n_desc);
+/* WMEM's and QMEM's images from word 0, *bytes long (LANES bytes a WMEM
+ * word; LANES {m, b} int32 pairs a QMEM word). */
+const void *snn_image_sdt_wmem(const struct snn_image *img, uint32_t *bytes);
+const void *snn_image_sdt_qmem(const struct snn_image *img, uint32_t *bytes);
+/* The 16 list registers' regions. */
+const struct snn_sdt_image_list *snn_image_sdt_lists(const struct snn_image *img);
+/* The input; *offsets (steps + 1 words) and *events (n_events words)
+ * point into the image (either may be NULL). */
+const struct snn_sdt_image_input *snn_image_sdt_input(const struct snn_image *img,
+                                                      const void **offsets, const void **events);
+/* The outputs to read back after each step (*n entries) and their names. */
+const struct snn_sdt_image_output *snn_image_sdt_outputs(const struct snn_image *img, uint32_t *n);
+const char *snn_image_sdt_output_name(const struct snn_image *img, uint32_t i);
+
 /* ---- inspecting ------------------------------------------------------------ */
 
 /* What `snnc inspect` prints: the container, the target, the run, each
  * population, totals, and with sections one line per section.  Stable
  * text: the same image prints the same bytes. */
 void snn_image_describe(const struct snn_image *img, bool sections, FILE *out);
+
+/* An sdt image's program, one line per descriptor (`snnc inspect
+ * --program`); for a spinn image, a line saying it has none. */
+void snn_image_describe_program(const struct snn_image *img, FILE *out);
 
 #endif

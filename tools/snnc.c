@@ -14,6 +14,7 @@
  * Output files are written beside their final name and renamed into place
  * only when complete, so a failed run leaves nothing half-written.
  */
+#include "backends/sdt/sdt.h"
 #include "backends/spinn/spinn.h"
 #include "frontend/frontend.h"
 #include "frontend/npy.h"
@@ -175,6 +176,12 @@ static const char BUILD_HELP[] =
     "routing table and every core's memory image.  The same network, target,\n"
     "options and seed give a byte-identical image.  Prints one line: the\n"
     "image's size, slices and chips.\n"
+    "\n"
+    "For a target of the sdt family (snnc targets; docs/sdt-accelerator.md)\n"
+    "FILE is a layer graph: it is quantized and lowered to an accelerator\n"
+    "program, and the image holds the program, the weights, the input of\n"
+    "every step and where every layer's output lives; the mapping options\n"
+    "do not apply.  Prints the image's size and its descriptors.\n"
     "Options taking a value accept --name=value too.\n"
     "\n"
     "options:\n"
@@ -232,7 +239,7 @@ static const char VERIFY_HELP[] =
     "  -h, --help           this help\n";
 
 static const char INSPECT_HELP[] =
-    "usage: snnc inspect [--sections] IMAGE\n"
+    "usage: snnc inspect [--sections] [--program] IMAGE\n"
     "\n"
     "Checks an image (docs/image-format.md: sizes, checksums, every section\n"
     "against the others) and shows what it holds: the family and version,\n"
@@ -242,6 +249,7 @@ static const char INSPECT_HELP[] =
     "\n"
     "options:\n"
     "  --sections   also list every section: kind, place, offset, size, checksum\n"
+    "  --program    also list an sdt image's program, one descriptor a line\n"
     "  -h, --help   this help\n";
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -867,6 +875,35 @@ static void print_target_row(const struct snn_machine *m)
            m->description ? m->description : "");
 }
 
+static void print_sdt_row(const struct snn_sdt_target *t)
+{
+    printf("%-12s %-6s %5u %8u %8u %8u %8u %8u  %s\n", t->name, "sdt", t->lanes,
+           1u << t->pmem_log2, 1u << t->wmem_log2, 1u << t->qmem_log2, 1u << t->dmem_log2,
+           1u << t->evt_log2, t->description ? t->description : "");
+}
+
+static void print_sdt_target(const struct snn_sdt_target *t)
+{
+    char a[32], b[32];
+    printf("target %s%s%s\n", t->name, t->description ? ": " : "",
+           t->description ? t->description : "");
+    printf("  family             sdt\n");
+    printf("  lanes              %u, %u MHz\n", t->lanes, t->clock_mhz);
+    printf("  PMEM               %u words (%u descriptors)\n", 1u << t->pmem_log2,
+           (1u << t->pmem_log2) / 16);
+    printf("  WMEM               %u words (%s)\n", 1u << t->wmem_log2,
+           format_bytes((uint64_t)t->lanes << t->wmem_log2, a, sizeof a));
+    printf("  QMEM               %u words\n", 1u << t->qmem_log2);
+    printf("  DMEM               %u words (%s)\n", 1u << t->dmem_log2,
+           format_bytes((uint64_t)t->lanes * 4 << t->dmem_log2, b, sizeof b));
+    printf("  EVT                %u words\n", 1u << t->evt_log2);
+    printf("  output FIFO        %u events\n", 1u << t->fifo_log2);
+    printf("  energy             %g pJ per accumulate, %g pJ per MAC, %g pJ per SRAM bit read, "
+           "%g written\n",
+           t->energy.ac_pj, t->energy.mac_pj, t->energy.read_bit_pj, t->energy.write_bit_pj);
+    printf("  energy source      %s\n", t->energy.source ? t->energy.source : "");
+}
+
 static void print_target(const struct snn_machine *m)
 {
     char a[32], b[32];
@@ -930,21 +967,36 @@ static int cmd_targets(int argc, char **argv)
     int err = 0;
     if (name) {
         struct snn_machine *m = NULL;
-        err = snn_target_load(name, d, &m);
-        if (!err)
+        struct snn_sdt_target *t = NULL;
+        err = snn_target_load_any(name, d, &m, &t);
+        if (!err && m)
             print_target(m);
+        if (!err && t)
+            print_sdt_target(t);
         snn_machine_free(m);
+        snn_sdt_target_free(t);
     } else {
+        /* spinn machines first, then the accelerators, each in a table */
         printf("%-12s %6s %10s %11s  %-6s %-13s %-4s  %s\n", "name", "chips", "app cores",
                "SDRAM/chip", "grid", "layout", "wrap", "description");
         const char *b;
-        for (size_t i = 0; !err && (b = snn_target_builtin_name(i)); i++) {
-            struct snn_machine *m = NULL;
-            err = snn_target_load(b, d, &m);
-            if (!err)
-                print_target_row(m);
-            snn_machine_free(m);
-        }
+        int n_sdt = 0;
+        for (int pass = 0; pass < 2 && !err; pass++)
+            for (size_t i = 0; !err && (b = snn_target_builtin_name(i)); i++) {
+                struct snn_machine *m = NULL;
+                struct snn_sdt_target *t = NULL;
+                err = snn_target_load_any(b, d, &m, &t);
+                if (!err && m && pass == 0)
+                    print_target_row(m);
+                if (!err && t && pass == 1) {
+                    if (!n_sdt++)
+                        printf("\n%-12s %-6s %5s %8s %8s %8s %8s %8s  %s\n", "name", "family",
+                               "lanes", "PMEM", "WMEM", "QMEM", "DMEM", "EVT", "description");
+                    print_sdt_row(t);
+                }
+                snn_machine_free(m);
+                snn_sdt_target_free(t);
+            }
     }
     snn_diag_free(d);
     /* A target that cannot be found or read is an error in the input. */
@@ -956,7 +1008,7 @@ static int cmd_targets(int argc, char **argv)
 static int cmd_inspect(int argc, char **argv)
 {
     const char *file = NULL;
-    bool sections = false;
+    bool sections = false, program = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -964,6 +1016,8 @@ static int cmd_inspect(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--sections")) {
             sections = true;
+        } else if (!strcmp(a, "--program")) {
+            program = true;
         } else if (a[0] == '-' && a[1]) {
             return usage_error(INSPECT_HELP, "unknown option '%s'", a);
         } else if (file) {
@@ -979,6 +1033,8 @@ static int cmd_inspect(int argc, char **argv)
     int err = d ? snn_image_read_file(file, d, &img) : SNN_ENOMEM;
     if (!err) {
         snn_image_describe(img, sections, stdout);
+        if (program)
+            snn_image_describe_program(img, stdout);
         if (fflush(stdout))
             err = SNN_EIO;
     }
@@ -1419,6 +1475,44 @@ static int cmd_verify(int argc, char **argv)
 
 /* ---- snnc map, snnc build ------------------------------------------------ */
 
+/* snnc build for an sdt target: the layer graph quantized, lowered and
+ * written as an sdt image. */
+static int build_sdt(const struct snn_net *net, const struct snn_sdt_target *t,
+                     const char *file, const char *output, int quiet, struct snn_diag *d)
+{
+    if (!net->layers) {
+        snn_diag_error(d, NULL,
+                       "%s: target '%s' is an sdt accelerator, which runs layer graphs "
+                       "(docs/network-format.md, \"Layer graphs\"); this network has "
+                       "populations (use a spinn target)",
+                       file, t->name);
+        return SNN_EUNSUPPORTED;
+    }
+    struct snn_lquant *lq = NULL;
+    struct snn_sdt_program *prog = NULL;
+    int err = snn_layers_quantize(net, d, &lq);
+    if (!err)
+        err = snn_sdt_lower(net, lq, t, d, &prog);
+    if (!err) {
+        struct out_file o;
+        err = out_open(&o, output);
+        if (!err) {
+            err = snn_sdt_image_write(prog, o.f, d);
+            long size = o.f != stdout ? ftell(o.f) : -1;
+            int close_err = out_close(&o, !err);
+            err = err ? err : close_err;
+            if (!err && !quiet && o.path)
+                printf("%s: %ld bytes, %u descriptors, %u words of DMEM on %s\n", output, size,
+                       prog->n_desc, prog->dmem_words, t->name);
+        }
+    }
+    if (!err && fflush(stdout))
+        err = SNN_EIO;
+    snn_sdt_program_free(prog);
+    snn_lquant_free(lq);
+    return err;
+}
+
 /* snnc map and snnc build: the same options; build also writes the image
  * (-o), runs every pass and prints only a line about the image. */
 static int cmd_map(int argc, char **argv, bool build)
@@ -1515,11 +1609,19 @@ static int cmd_map(int argc, char **argv, bool build)
     struct snn_net *net = NULL;
     struct snn_machine *m = NULL;
     struct snn_map *map = NULL;
+    struct snn_sdt_target *sdt = NULL;
     int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
     if (!err) {
-        err = snn_target_load(target, d, &m);
+        err = build ? snn_target_load_any(target, d, &m, &sdt) : snn_target_load(target, d, &m);
         if (err == SNN_EIO)
             err = SNN_EPARSE; /* a target that cannot be read is an error in the input */
+    }
+    if (!err && sdt) {
+        err = build_sdt(net, sdt, file, output, quiet, d);
+        snn_sdt_target_free(sdt);
+        snn_net_free(net);
+        snn_diag_free(d);
+        return exit_code_of(err);
     }
     if (!err && !have_seed)
         opt.seed = net->seed;
