@@ -4,9 +4,13 @@
  * Built from an image that snn_image_open accepted: the sections are
  * read through abi/image.h's structures (copied out with memcpy, so the
  * image needs no alignment), the machine is rebuilt as a target
- * description (target/target.h gives the links' neighbours), and every
- * core gets its own DTCM copy, a zeroed SDRAM block with the stored words
- * copied in, and zeroed ring buffers.
+ * description (target/target.h gives the links' neighbours), and each
+ * chip the image uses gets a monitor (firmware/monitor.c, the code a
+ * board's monitor core runs) over the memories the emulator gives it.  The
+ * image is loaded as a host loads a board: commands of abi/monitor.h
+ * write every core's DTCM image, its SDRAM block and the routing table,
+ * commit the table, LOAD each core (the kernel checks its image; its ring
+ * buffers go in its DTCM after the image) and START it.
  *
  * A step, on each thread, for each of its cores: the packets routed to
  * the core during the previous step are given to its kernel, the kernel
@@ -27,6 +31,7 @@
 #include "abi/core_image.h"
 #include "abi/image.h"
 #include "firmware/core.h"
+#include "firmware/monitor.h"
 #include "runtime/emu.h"
 #include "support/arena.h"
 #include "support/barrier.h"
@@ -45,10 +50,18 @@ struct route_entry {
     uint64_t route;
 };
 
+/* A chip: its monitor (firmware/monitor.h) over the memories the
+ * emulator gives it, and the router's committed table as the routing
+ * below reads it. */
 struct chip {
     struct route_entry *e;
     uint32_t n;
     int32_t core_slice[SNN_MACHINE_MAX_CORES]; /* the slice a core runs, or -1 */
+    struct snn_monitor *mon;                   /* NULL for a chip the image does not use */
+    uint32_t *sdram;                           /* the extent of SDRAM the image uses */
+    uint32_t *dtcm[SNN_MACHINE_MAX_CORES];     /* the cores that run slices */
+    struct snn_image_route *staging, *table;
+    bool routes_loaded;
 };
 
 struct hop {
@@ -86,9 +99,8 @@ struct snn_emu {
     char *names;             /* the run section's names, NUL-terminated */
     uint32_t *name_off;      /* n_pops */
     uint32_t dt_ns;
-    struct snn_core *cores;  /* by slice */
-    uint32_t **dtcm, **sdram;
-    int32_t **ring;
+    struct snn_core **cores; /* by slice: the kernels, inside their chips' monitors */
+    uint32_t msg[SNN_MON_MAX_WORDS], resp[SNN_MON_MAX_WORDS]; /* a command and its answer */
     struct keys *inbox;      /* [parity][thread][slice] */
     uint32_t *fired;         /* [parity][slice][256] */
     uint32_t *n_fired;       /* [parity][slice] */
@@ -285,26 +297,184 @@ static int build_run(struct snn_emu *e, const uint8_t *p, uint32_t bytes, struct
     return e->report ? 0 : SNN_ENOMEM;
 }
 
+/* ---- loading through the monitors ------------------------------------------ */
+
+/* The kernel's own data in DTCM, the 136-byte header included: partition
+ * keeps it free (docs/core-image.md), so a core's image and ring buffers
+ * get the rest. */
+#define KERNEL_DATA_BYTES 8192u
+
+static const char *op_name(uint32_t op)
+{
+    switch (op) {
+    case SNN_MON_WRITE: return "WRITE";
+    case SNN_MON_ROUTES: return "ROUTES";
+    case SNN_MON_LOAD: return "LOAD";
+    case SNN_MON_START: return "START";
+    default: return "a command";
+    }
+}
+
+/* Sends one command to chip c's monitor: 0, or SNN_EPARSE with the
+ * monitor's refusal reported (status and its first detail). */
+static int mon_call(struct snn_emu *e, uint32_t c, uint32_t op, uint32_t core,
+                    const uint32_t arg[4], const void *payload, uint32_t n_words,
+                    struct snn_diag *d)
+{
+    struct snn_mon_req rq = {op, 0, core, n_words, {arg[0], arg[1], arg[2], arg[3]}};
+    memcpy(e->msg, &rq, sizeof rq);
+    if (n_words)
+        memcpy(e->msg + SNN_MON_HEADER_WORDS, payload, 4 * (size_t)n_words);
+    snn_monitor_handle(e->chips[c].mon, e->msg, SNN_MON_HEADER_WORDS + n_words, e->resp,
+                       SNN_MON_MAX_WORDS);
+    struct snn_mon_resp r;
+    memcpy(&r, e->resp, sizeof r);
+    if (r.status == SNN_MON_OK)
+        return 0;
+    snn_diag_error(d, NULL,
+                   "the monitor of chip (%u, %u) refused %s for core %u: status %u (%u) "
+                   "(docs/monitor.md)",
+                   c % e->m->width, c / e->m->width, op_name(op), core, r.status, r.value[0]);
+    return SNN_EPARSE;
+}
+
+/* WRITEs bytes (a multiple of 4) into a space of chip c, from offset on,
+ * in commands of the protocol's largest payload. */
+static int mon_write(struct snn_emu *e, uint32_t c, uint32_t space, uint32_t core, uint32_t off,
+                     const uint8_t *p, uint32_t bytes, struct snn_diag *d)
+{
+    for (uint32_t done = 0; done < bytes;) {
+        uint32_t n = (bytes - done) / 4;
+        if (n > SNN_MON_MAX_PAYLOAD_WORDS)
+            n = SNN_MON_MAX_PAYLOAD_WORDS;
+        const uint32_t arg[4] = {space, off + done, 0, 0};
+        int rc = mon_call(e, c, SNN_MON_WRITE, core, arg, p + done, n, d);
+        if (rc)
+            return rc;
+        done += 4 * n;
+    }
+    return 0;
+}
+
+/* The chip index of a section's place, or -1 outside the machine. */
+static int32_t chip_at(const struct snn_emu *e, uint32_t where)
+{
+    uint32_t x = SNN_IMAGE_WHERE_X(where), y = SNN_IMAGE_WHERE_Y(where);
+    return x < e->m->width && y < e->m->height ? (int32_t)(y * e->m->width + x) : -1;
+}
+
+/* Gives every chip the image uses a monitor: its SDRAM (as much as the
+ * image's blocks reach), a DTCM buffer for each core that runs a slice
+ * (the machine's DTCM less the kernel's own data; only those cores are
+ * present), and the router's tables. */
+static int setup_chips(struct snn_emu *e, const uint8_t *img, const struct snn_image_header *h,
+                       struct snn_diag *d)
+{
+    uint64_t *extent = snn_calloc(e->n_chips + 1, sizeof *extent);
+    bool *used = snn_calloc(e->n_chips + 1, sizeof *used);
+    int rc = extent && used ? 0 : SNN_ENOMEM;
+    for (uint32_t k = 0; !rc && k < h->n_sections; k++) {
+        struct snn_image_section s;
+        const uint8_t *p = section(img, k, &s);
+        if (s.kind != SNN_SEC_ROUTES && s.kind != SNN_SEC_CORE_SDRAM)
+            continue;
+        int32_t c = chip_at(e, s.where);
+        if (c < 0) {
+            rc = bad(d, "a section lies outside the machine");
+            break;
+        }
+        used[c] = true;
+        struct snn_image_sdram pre;
+        if (s.kind == SNN_SEC_CORE_SDRAM && s.bytes >= sizeof pre) {
+            memcpy(&pre, p, sizeof pre);
+            uint64_t end = ((uint64_t)pre.chip_off_lo | (uint64_t)pre.chip_off_hi << 32) +
+                           pre.block_bytes;
+            if (end > extent[c])
+                extent[c] = end;
+        }
+    }
+    uint32_t dtcm = e->m->dtcm_bytes > KERNEL_DATA_BYTES
+                        ? e->m->dtcm_bytes - KERNEL_DATA_BYTES + sizeof(struct snn_core_header)
+                        : 0;
+    for (uint32_t c = 0; !rc && c < e->n_chips; c++) {
+        struct chip *ch = &e->chips[c];
+        if (!used[c])
+            continue;
+        if (extent[c] > e->m->sdram_bytes || extent[c] > UINT32_MAX - 4)
+            rc = bad(d, "a chip's SDRAM blocks reach past its SDRAM");
+        uint32_t entries = e->m->router_entries;
+        struct snn_monitor_platform pl = {0};
+        if (!rc) {
+            ch->mon = snn_malloc(sizeof *ch->mon);
+            ch->sdram = snn_calloc(extent[c] / 4 + 1, 4);
+            ch->staging = snn_calloc(entries + 1, sizeof *ch->staging);
+            ch->table = snn_calloc(entries + 1, sizeof *ch->table);
+            if (!ch->mon || !ch->sdram || !ch->staging || !ch->table)
+                rc = SNN_ENOMEM;
+        }
+        pl.n_cores = e->m->cores < SNN_MON_MAX_CORES ? e->m->cores : SNN_MON_MAX_CORES;
+        pl.monitor_core = pl.n_cores; /* set below: the first core running nothing */
+        for (uint32_t k = 0; !rc && k < pl.n_cores; k++) {
+            if (ch->core_slice[k] < 0) {
+                if (pl.monitor_core == pl.n_cores)
+                    pl.monitor_core = k;
+                continue;
+            }
+            ch->dtcm[k] = snn_calloc(dtcm / 4 + 1, 4);
+            if (!ch->dtcm[k]) {
+                rc = SNN_ENOMEM;
+                break;
+            }
+            pl.present[k / 32] |= 1u << (k % 32);
+            pl.dtcm[k] = ch->dtcm[k];
+            pl.dtcm_bytes[k] = dtcm;
+        }
+        if (rc)
+            break;
+        if (pl.monitor_core == pl.n_cores) {
+            rc = bad(d, "a chip has no core left for its monitor");
+            break;
+        }
+        pl.sdram = ch->sdram;
+        pl.sdram_bytes = (uint32_t)extent[c];
+        pl.staging = ch->staging;
+        pl.table = ch->table;
+        pl.router_entries = entries;
+        if (snn_monitor_init(ch->mon, &pl) != SNN_MON_OK)
+            rc = bad(d, "a chip's monitor cannot be set up");
+    }
+    snn_free(extent);
+    snn_free(used);
+    return rc;
+}
+
+/* A chip's routing table: staged and committed through its monitor, then
+ * read back from the committed table the router holds. */
 static int build_routes(struct snn_emu *e, uint32_t where, const uint8_t *p, uint32_t bytes,
                         struct snn_diag *d)
 {
-    uint32_t x = SNN_IMAGE_WHERE_X(where), y = SNN_IMAGE_WHERE_Y(where);
-    if (x >= e->m->width || y >= e->m->height || bytes % sizeof(struct snn_image_route))
+    int32_t c = chip_at(e, where);
+    if (c < 0 || bytes % sizeof(struct snn_image_route))
         return bad(d, "a routing table lies outside the machine");
-    struct chip *c = &e->chips[y * e->m->width + x];
-    if (c->e)
+    struct chip *ch = &e->chips[c];
+    if (ch->routes_loaded)
         return bad(d, "a chip has two routing tables");
+    ch->routes_loaded = true;
     uint32_t n = bytes / sizeof(struct snn_image_route);
-    c->e = snn_malloc((size_t)(n ? n : 1) * sizeof *c->e);
-    if (!c->e)
+    const uint32_t commit[4] = {n, 0, 0, 0};
+    int rc = mon_write(e, (uint32_t)c, SNN_MON_ROUTER, 0, 0, p, bytes, d);
+    if (!rc)
+        rc = mon_call(e, (uint32_t)c, SNN_MON_ROUTES, 0, commit, NULL, 0, d);
+    if (rc)
+        return rc;
+    const struct snn_image_route *t = snn_monitor_routes(ch->mon, &n);
+    ch->e = snn_malloc((size_t)(n ? n : 1) * sizeof *ch->e);
+    if (!ch->e)
         return SNN_ENOMEM;
-    for (uint32_t k = 0; k < n; k++) {
-        struct snn_image_route r;
-        memcpy(&r, p + (size_t)k * sizeof r, sizeof r);
-        c->e[k] = (struct route_entry){r.key, r.mask, (uint64_t)r.route_lo |
-                                                          (uint64_t)r.route_hi << 32};
-    }
-    c->n = n;
+    for (uint32_t k = 0; k < n; k++)
+        ch->e[k] = (struct route_entry){t[k].key, t[k].mask,
+                                        (uint64_t)t[k].route_lo | (uint64_t)t[k].route_hi << 32};
+    ch->n = n;
     return 0;
 }
 
@@ -317,37 +487,40 @@ static int32_t slice_at(const struct snn_emu *e, uint32_t where)
     return e->chips[y * e->m->width + x].core_slice[core];
 }
 
-static int build_core(struct snn_emu *e, int32_t s, const uint8_t *dt, uint32_t dt_bytes,
+/* A core's images, written by its chip's monitor into its DTCM and the
+ * chip's SDRAM, then LOADed (the kernel checks them) and STARTed. */
+static int build_core(struct snn_emu *e, uint32_t where, const uint8_t *dt, uint32_t dt_bytes,
                       const uint8_t *sd, uint32_t sd_bytes, struct snn_diag *d)
 {
+    int32_t s = slice_at(e, where);
     struct snn_image_sdram pre;
     if (s < 0 || sd_bytes < sizeof pre || dt_bytes < sizeof(struct snn_core_header) ||
-        e->dtcm[s])
+        e->cores[s])
         return bad(d, "a core's sections do not match its slice");
     memcpy(&pre, sd, sizeof pre);
     if (pre.stored_bytes != sd_bytes - sizeof pre || pre.stored_bytes > pre.block_bytes ||
-        (pre.block_bytes & 3) || (dt_bytes & 3))
+        (pre.block_bytes & 3) || (dt_bytes & 3) || pre.chip_off_hi)
         return bad(d, "a core's SDRAM section is inconsistent");
     struct snn_core_header h;
     memcpy(&h, dt, sizeof h);
-    if (h.n > SNN_CORE_MAX_NEURONS || h.ring_slots > (1u << 16))
-        return bad(d, "a core's header is out of range");
-    size_t ring_words = 2 * (size_t)h.ring_slots * h.n + 1;
-    e->dtcm[s] = snn_malloc(dt_bytes);
-    e->sdram[s] = snn_calloc(pre.block_bytes / 4 + 1, 4);
-    e->ring[s] = snn_malloc(ring_words * 4);
-    if (!e->dtcm[s] || !e->sdram[s] || !e->ring[s])
-        return SNN_ENOMEM;
-    memcpy(e->dtcm[s], dt, dt_bytes);
-    memcpy(e->sdram[s], sd + sizeof pre, pre.stored_bytes);
-    enum snn_core_error err = snn_core_load(&e->cores[s], e->dtcm[s], dt_bytes, e->sdram[s],
-                                            pre.block_bytes, e->ring[s], (uint32_t)ring_words);
-    if (err != SNN_CORE_OK)
-        return bad(d, "a core's image is refused by the kernel");
     const struct slice_info *si = &e->slices[s];
     if (h.lo != si->lo || h.n != si->n || h.key != si->key || h.pop != si->pop)
         return bad(d, "a core's header disagrees with its slice");
-    return 0;
+    uint32_t c = (uint32_t)chip_at(e, where), core = SNN_IMAGE_WHERE_CORE(where);
+    const uint32_t load[4] = {pre.chip_off_lo, pre.block_bytes, pre.stored_bytes, 0};
+    const uint32_t start[4] = {core < 32 ? 1u << core : 0, core >= 32 ? 1u << (core - 32) : 0,
+                               0, 0};
+    int rc = mon_write(e, c, SNN_MON_DTCM, core, 0, dt, dt_bytes, d);
+    if (!rc)
+        rc = mon_write(e, c, SNN_MON_SDRAM, core, pre.chip_off_lo, sd + sizeof pre,
+                       pre.stored_bytes, d);
+    if (!rc)
+        rc = mon_call(e, c, SNN_MON_LOAD, core, load, NULL, 0, d);
+    if (!rc)
+        rc = mon_call(e, c, SNN_MON_START, 0, start, NULL, 0, d);
+    if (!rc)
+        e->cores[s] = snn_monitor_core(e->chips[c].mon, core);
+    return rc;
 }
 
 int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *o,
@@ -374,7 +547,8 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
         struct snn_image_section s;
         const uint8_t *p = section(img, k, &s);
         if (s.kind == SNN_SEC_MACHINE) {
-            rc = have_machine ? bad(d, "two machine sections") : build_machine(e, p, s.bytes, o ? o->machine : NULL, d);
+            rc = have_machine ? bad(d, "two machine sections")
+                              : build_machine(e, p, s.bytes, o ? o->machine : NULL, d);
             have_machine = true;
         } else if (s.kind == SNN_SEC_RUN) {
             if (!have_machine || have_run) {
@@ -387,16 +561,14 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
                 uint32_t S = e->n_slices;
                 e->cores = snn_calloc(S + 1, sizeof *e->cores);
                 e->in = snn_calloc(S + 1, sizeof *e->in);
-                e->dtcm = snn_calloc(S + 1, sizeof *e->dtcm);
-                e->sdram = snn_calloc(S + 1, sizeof *e->sdram);
-                e->ring = snn_calloc(S + 1, sizeof *e->ring);
                 e->inbox = snn_calloc(2 * (size_t)e->threads * S + 1, sizeof *e->inbox);
                 e->fired = snn_malloc(2 * ((size_t)S + 1) * SNN_CORE_MAX_NEURONS * sizeof *e->fired);
                 e->n_fired = snn_calloc(2 * ((size_t)S + 1), sizeof *e->n_fired);
-                if (!e->cores || !e->in || !e->dtcm || !e->sdram || !e->ring || !e->inbox ||
-                    !e->fired || !e->n_fired)
+                if (!e->cores || !e->in || !e->inbox || !e->fired || !e->n_fired)
                     rc = SNN_ENOMEM;
             }
+            if (!rc)
+                rc = setup_chips(e, img, &h, d);
         } else if (s.kind == SNN_SEC_ROUTES) {
             rc = have_run ? build_routes(e, s.where, p, s.bytes, d)
                           : bad(d, "a routing table comes before the run section");
@@ -411,7 +583,7 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
                 rc = bad(d, "a core's DTCM section is not followed by its SDRAM section");
                 break;
             }
-            rc = build_core(e, slice_at(e, s.where), p, s.bytes, p2, s2.bytes, d);
+            rc = build_core(e, s.where, p, s.bytes, p2, s2.bytes, d);
         } else {
             rc = bad(d, "it holds a section this emulator does not know");
         }
@@ -419,7 +591,7 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
     if (!rc && (!have_run || !have_machine))
         rc = bad(d, "it lacks its machine or run section");
     for (uint32_t s = 0; !rc && s < e->n_slices; s++)
-        if (!e->dtcm[s])
+        if (!e->cores[s])
             rc = bad(d, "a slice has no core image");
     for (unsigned k = 0; !rc && k < e->threads; k++) {
         e->tc[k].link = snn_calloc((size_t)e->n_chips * SNN_MACHINE_LINKS, sizeof *e->tc[k].link);
@@ -442,23 +614,23 @@ void snn_emu_free(struct snn_emu *e)
     for (uint32_t s = 0; e->in && s < e->n_slices; s++)
         snn_free(e->in[s].v);
     snn_free(e->in);
-    for (uint32_t s = 0; e->dtcm && s < e->n_slices; s++) {
-        snn_free(e->dtcm[s]);
-        snn_free(e->sdram[s]);
-        snn_free(e->ring[s]);
-    }
     for (size_t k = 0; e->inbox && k < 2 * (size_t)e->threads * e->n_slices; k++)
         snn_free(e->inbox[k].k);
-    for (uint32_t c = 0; e->chips && c < e->n_chips; c++)
-        snn_free(e->chips[c].e);
+    for (uint32_t c = 0; e->chips && c < e->n_chips; c++) {
+        struct chip *ch = &e->chips[c];
+        snn_free(ch->e);
+        snn_free(ch->mon);
+        snn_free(ch->sdram);
+        snn_free(ch->staging);
+        snn_free(ch->table);
+        for (uint32_t k = 0; k < SNN_MACHINE_MAX_CORES; k++)
+            snn_free(ch->dtcm[k]);
+    }
     for (unsigned k = 0; k < MAX_THREADS; k++) {
         snn_free(e->tc[k].link);
         snn_free(e->tc[k].router);
         snn_free(e->tc[k].stack);
     }
-    snn_free(e->dtcm);
-    snn_free(e->sdram);
-    snn_free(e->ring);
     snn_free(e->inbox);
     snn_free(e->fired);
     snn_free(e->n_fired);
@@ -592,7 +764,7 @@ static int lane_step(struct snn_emu *e, unsigned k, uint32_t t)
     unsigned T = e->threads;
     uint32_t par = t & 1, prev = par ^ 1;
     for (uint32_t s = k; s < e->n_slices; s += T) {
-        struct snn_core *c = &e->cores[s];
+        struct snn_core *c = e->cores[s];
         struct inputs *in = &e->in[s];
         for (; in->cur < in->n && (uint32_t)(in->v[in->cur] >> 32) == t; in->cur++)
             snn_core_inject(c, (uint32_t)in->v[in->cur]);
@@ -701,8 +873,8 @@ int snn_emu_inject(struct snn_emu *e, uint32_t pop, uint32_t neuron, uint32_t st
     uint32_t s = e->pop_first[pop];
     while (s < e->pop_first[pop + 1] && neuron - e->slices[s].lo >= e->slices[s].n)
         s++;
-    if (s == e->pop_first[pop + 1] || (e->cores[s].h.model != FX_MODEL_SPIKE_SOURCE_ARRAY &&
-                                       e->cores[s].h.model != FX_MODEL_SPIKE_SOURCE_POISSON))
+    if (s == e->pop_first[pop + 1] || (e->cores[s]->h.model != FX_MODEL_SPIKE_SOURCE_ARRAY &&
+                                       e->cores[s]->h.model != FX_MODEL_SPIKE_SOURCE_POISSON))
         return SNN_EINVAL;
     struct inputs *in = &e->in[s];
     if (in->n == in->cap) {
@@ -734,7 +906,7 @@ void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out)
         out->loops += c->loops;
     }
     for (uint32_t s = 0; s < e->n_slices; s++) {
-        const struct snn_core_counters *c = &e->cores[s].c;
+        const struct snn_core_counters *c = &e->cores[s]->c;
         out->packets_in += c->packets;
         out->unknown += c->unknown;
         out->empty += c->empty;
@@ -778,7 +950,7 @@ uint64_t snn_emu_link_packets(const struct snn_emu *e, uint32_t x, uint32_t y, u
 
 const struct snn_core *snn_emu_core(const struct snn_emu *e, uint32_t s)
 {
-    return s < e->n_slices ? &e->cores[s] : NULL;
+    return s < e->n_slices ? e->cores[s] : NULL;
 }
 
 uint32_t snn_emu_n_slices(const struct snn_emu *e)

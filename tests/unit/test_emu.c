@@ -330,15 +330,30 @@ static void test_routing_faults(void **state)
     build(&b, "examples/cuba.yaml", "spinn3", 64);
     struct snn_spike_list ref = {0}, got = {0};
     reference(b.net, 300, &ref);
-    /* Every entry of the first table made to match nothing a core sends
-     * (key bits below its mask set): packets from its chip's cores are
-     * unrouted, others default-routed through it. */
+    /* An entry that can never match (a key bit outside its mask) is
+     * refused by the chip's monitor before anything runs. */
     uint32_t k;
     struct snn_image_section *s = first_section(&b, SNN_SEC_ROUTES, &k);
     assert_non_null(s);
     struct snn_image_route *r = (struct snn_image_route *)(b.img + s->off_lo);
-    for (uint32_t q = 0; q < s->bytes / sizeof *r; q++)
-        r[q].key = ~r[q].mask & 0xFFu ? r[q].key | 1u : 0xFFFFFFFFu;
+    assert_int_not_equal(~r[0].mask, 0);
+    uint32_t key0 = r[0].key;
+    r[0].key |= ~r[0].mask & (0u - ~r[0].mask); /* the lowest bit outside the mask */
+    struct sink sk;
+    sink_open(&sk);
+    struct snn_emu *bad_e = NULL;
+    assert_int_equal(snn_emu_new(b.img, b.size, NULL, sk.d, &bad_e), SNN_EPARSE);
+    assert_null(bad_e);
+    assert_non_null(strstr(sink_text(&sk), "refused ROUTES for core 0: status 10"));
+    sink_close(&sk);
+    r[0].key = key0;
+    /* Every entry of the first table made to match keys no core sends (the
+     * top key bit, inside every mask, flipped): packets from its chip's
+     * cores are unrouted, others default-routed through it. */
+    for (uint32_t q = 0; q < s->bytes / sizeof *r; q++) {
+        assert_true(r[q].mask & 0x80000000u);
+        r[q].key ^= 0x80000000u;
+    }
     struct snn_emu_counters c;
     emulate(&b, 2, 300, 300, &got, &c);
     assert_true(c.unrouted > 0);
