@@ -9,7 +9,11 @@
  * buffer come from snn_calloc/snn_realloc so tests can inject failures; the
  * model's own allocations are Verilator's (operator new, caught).
  */
+/* abi/sdt.h (through harness.h) is C17: its static assertions read as
+ * C++'s. */
+#define _Static_assert static_assert
 #include "sim-hw/harness.h"
+#undef _Static_assert
 
 #include <new>
 
@@ -104,7 +108,7 @@ static int pop_event(struct snn_sdt_rtl *h)
     int err = reserve_event(h);
     if (err)
         return err;
-    h->ev[h->ev_n++] = bus_read(h, SNN_SDT_REG_FIFO_DATA);
+    h->ev[h->ev_n++] = bus_read(h, SNN_SDT_ADDR_FIFO_DATA);
     return 0;
 }
 
@@ -158,7 +162,7 @@ extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sd
     tick(h);
     h->top->rst = 0;
     tick(h);
-    uint32_t cfg = bus_read(h, SNN_SDT_REG_CONFIG);
+    uint32_t cfg = bus_read(h, SNN_SDT_ADDR_CONFIG);
     h->cfg.lanes = cfg & 0xFF;
     h->cfg.pmem_log2 = ((cfg >> 8) & 0xF) + 4;
     h->cfg.wmem_log2 = ((cfg >> 12) & 0xF) + 4;
@@ -189,11 +193,11 @@ extern "C" int snn_sdt_reg_write(struct snn_sdt_rtl *rtl, uint32_t addr, uint32_
         return SNN_EINVAL;
     bus_write(rtl, addr, value);
     /* The load port's cached registers follow the host's writes. */
-    if (addr == SNN_SDT_REG_MEM_SEL)
+    if (addr == SNN_SDT_ADDR_MEM_SEL)
         rtl->sel = static_cast<int>(value & 7);
-    else if (addr == SNN_SDT_REG_MEM_ADDR)
+    else if (addr == SNN_SDT_ADDR_MEM_ADDR)
         rtl->maddr = value;
-    else if (addr == SNN_SDT_REG_MEM_LANE)
+    else if (addr == SNN_SDT_ADDR_MEM_LANE)
         rtl->lane = static_cast<int>(value & 0xFF);
     return 0;
 }
@@ -229,15 +233,15 @@ static int port_set(struct snn_sdt_rtl *h, enum snn_sdt_mem mem, uint32_t addr, 
     if (lane >= slices || (uint64_t)addr >= (UINT64_C(1) << log2))
         return SNN_EINVAL;
     if (h->sel != static_cast<int>(mem)) {
-        bus_write(h, SNN_SDT_REG_MEM_SEL, mem);
+        bus_write(h, SNN_SDT_ADDR_MEM_SEL, mem);
         h->sel = mem;
     }
     if (h->maddr != static_cast<int64_t>(addr)) {
-        bus_write(h, SNN_SDT_REG_MEM_ADDR, addr);
+        bus_write(h, SNN_SDT_ADDR_MEM_ADDR, addr);
         h->maddr = addr;
     }
     if (h->lane != static_cast<int>(lane)) {
-        bus_write(h, SNN_SDT_REG_MEM_LANE, lane);
+        bus_write(h, SNN_SDT_ADDR_MEM_LANE, lane);
         h->lane = static_cast<int>(lane);
     }
     return 0;
@@ -251,7 +255,7 @@ extern "C" int snn_sdt_mem_write(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, 
     int err = port_set(rtl, mem, addr, lane);
     if (err)
         return err;
-    bus_write(rtl, SNN_SDT_REG_MEM_WDATA, value);
+    bus_write(rtl, SNN_SDT_ADDR_MEM_WDATA, value);
     return 0;
 }
 
@@ -265,7 +269,7 @@ extern "C" int snn_sdt_mem_read(struct snn_sdt_rtl *rtl, enum snn_sdt_mem mem, u
         return err;
     /* MEM_RDATA holds the slice read two cycles after the last change. */
     idle(rtl);
-    *value = bus_read(rtl, SNN_SDT_REG_MEM_RDATA);
+    *value = bus_read(rtl, SNN_SDT_ADDR_MEM_RDATA);
     return 0;
 }
 
@@ -310,9 +314,9 @@ extern "C" int snn_sdt_list_set(struct snn_sdt_rtl *rtl, unsigned r, uint32_t ba
 {
     if (!rtl || r > 15 || rtl->busy)
         return SNN_EINVAL;
-    bus_write(rtl, SNN_SDT_REG_LIST + 4 * r, base);
-    bus_write(rtl, SNN_SDT_REG_LIST_CAP + 4 * r, cap);
-    bus_write(rtl, SNN_SDT_REG_LIST_COUNT + 4 * r, count);
+    bus_write(rtl, SNN_SDT_ADDR_LIST + 4 * r, base);
+    bus_write(rtl, SNN_SDT_ADDR_LIST_CAP + 4 * r, cap);
+    bus_write(rtl, SNN_SDT_ADDR_LIST_COUNT + 4 * r, count);
     return 0;
 }
 
@@ -320,7 +324,7 @@ extern "C" int snn_sdt_list_count(struct snn_sdt_rtl *rtl, unsigned r, uint32_t 
 {
     if (!rtl || !count || r > 15)
         return SNN_EINVAL;
-    *count = bus_read(rtl, SNN_SDT_REG_LIST_COUNT + 4 * r);
+    *count = bus_read(rtl, SNN_SDT_ADDR_LIST_COUNT + 4 * r);
     return 0;
 }
 
@@ -329,12 +333,12 @@ extern "C" int snn_sdt_run(struct snn_sdt_rtl *rtl, uint64_t max_cycles, enum sn
     if (!rtl || !stop)
         return SNN_EINVAL;
     if (!rtl->busy)
-        bus_write(rtl, SNN_SDT_REG_CTRL, 1);
+        bus_write(rtl, SNN_SDT_ADDR_CTRL, 1);
     rtl->busy = true;
     /* STATUS is read every cycle the FIFO is not being drained; the bus
      * does not slow the machine, which runs on between the reads. */
     for (uint64_t c = 0; c < max_cycles; c++) {
-        uint32_t status = bus_read(rtl, SNN_SDT_REG_STATUS);
+        uint32_t status = bus_read(rtl, SNN_SDT_ADDR_STATUS);
         if (status & 8) {
             int err = pop_event(rtl);
             if (err)
@@ -355,7 +359,7 @@ extern "C" int snn_sdt_error_info(struct snn_sdt_rtl *rtl, unsigned *code, unsig
 {
     if (!rtl || !code || !pc)
         return SNN_EINVAL;
-    uint32_t v = bus_read(rtl, SNN_SDT_REG_ERROR_INFO);
+    uint32_t v = bus_read(rtl, SNN_SDT_ADDR_ERROR_INFO);
     *code = v & 0xFF;
     *pc = v >> 16;
     return 0;
@@ -366,8 +370,8 @@ extern "C" int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_S
     if (!rtl || !counters)
         return SNN_EINVAL;
     for (unsigned n = 0; n < SNN_SDT_NCOUNTERS; n++) {
-        uint64_t lo = bus_read(rtl, SNN_SDT_REG_COUNTERS + 8 * n);
-        uint64_t hi = bus_read(rtl, SNN_SDT_REG_COUNTERS + 8 * n + 4);
+        uint64_t lo = bus_read(rtl, SNN_SDT_ADDR_COUNTERS + 8 * n);
+        uint64_t hi = bus_read(rtl, SNN_SDT_ADDR_COUNTERS + 8 * n + 4);
         counters[n] = lo | hi << 32;
     }
     return 0;
@@ -377,7 +381,7 @@ extern "C" int snn_sdt_counters_reset(struct snn_sdt_rtl *rtl)
 {
     if (!rtl)
         return SNN_EINVAL;
-    bus_write(rtl, SNN_SDT_REG_CTRL, 2);
+    bus_write(rtl, SNN_SDT_ADDR_CTRL, 2);
     return 0;
 }
 
@@ -386,7 +390,7 @@ extern "C" int snn_sdt_fifo_drain(struct snn_sdt_rtl *rtl, uint32_t *events, siz
     if (!rtl || !n || (cap && !events))
         return SNN_EINVAL;
     *n = 0;
-    uint32_t left = bus_read(rtl, SNN_SDT_REG_FIFO_COUNT);
+    uint32_t left = bus_read(rtl, SNN_SDT_ADDR_FIFO_COUNT);
     for (uint32_t i = 0; i < left; i++) {
         int err = pop_event(rtl);
         if (err)

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi/sdt.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,26 +42,7 @@ enum snn_sdt_mem {
     SNN_SDT_EVT = 4
 };
 
-/* Register addresses (bytes) of the host interface. */
-enum {
-    SNN_SDT_REG_ID = 0x00,
-    SNN_SDT_REG_CONFIG = 0x04,
-    SNN_SDT_REG_CTRL = 0x08,
-    SNN_SDT_REG_STATUS = 0x0C,
-    SNN_SDT_REG_ERROR_INFO = 0x10,
-    SNN_SDT_REG_PC = 0x14,
-    SNN_SDT_REG_FIFO_DATA = 0x18,
-    SNN_SDT_REG_FIFO_COUNT = 0x1C,
-    SNN_SDT_REG_LIST = 0x20,       /* + 4r */
-    SNN_SDT_REG_LIST_CAP = 0x60,   /* + 4r */
-    SNN_SDT_REG_LIST_COUNT = 0xA0, /* + 4r */
-    SNN_SDT_REG_MEM_SEL = 0xE0,
-    SNN_SDT_REG_MEM_ADDR = 0xE4,
-    SNN_SDT_REG_MEM_LANE = 0xE8,
-    SNN_SDT_REG_MEM_WDATA = 0xEC,
-    SNN_SDT_REG_MEM_RDATA = 0xF0,
-    SNN_SDT_REG_COUNTERS = 0x100   /* + 8n, low word first */
-};
+/* Register addresses, bits and codes: abi/sdt.h (SNN_SDT_ADDR_*, ...). */
 
 /* The counters (docs/sdt-accelerator.md, "Counters"). */
 enum snn_sdt_counter {

@@ -398,7 +398,7 @@ static void test_identity(void **state)
 {
     (void)state;
     uint32_t v;
-    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_ID, &v), 0);
+    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_ID, &v), 0);
     assert_int_equal(v, 0x31544453);
     struct snn_sdt_rtl_config cfg;
     assert_int_equal(snn_sdt_config(rtl, &cfg), 0);
@@ -408,7 +408,7 @@ static void test_identity(void **state)
     assert_int_equal(cfg.qmem_log2, 8);
     assert_int_equal(cfg.dmem_log2, 12);
     assert_int_equal(cfg.evt_log2, 12);
-    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_STATUS, &v), 0);
+    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_STATUS, &v), 0);
     assert_int_equal(v & 7, 0);
 }
 
@@ -464,7 +464,7 @@ static void test_clear_end(void **state)
     assert_int_equal(c[SNN_SDT_CNT_PE_CYCLES], 0);
     assert_true(c[SNN_SDT_CNT_CYCLES] > 2 * 17 && c[SNN_SDT_CNT_CYCLES] < 2 * 17 + 20);
     uint32_t pc, cnt;
-    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_PC, &pc), 0);
+    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_PC, &pc), 0);
     assert_int_equal(pc, 1);
     assert_int_equal(snn_sdt_list_count(rtl, 0, &cnt), 0);
     assert_int_equal(cnt, 0);
@@ -1223,7 +1223,7 @@ static void test_errors(void **state)
     prog_load(&p);
     assert_int_equal(step(), SNN_SDT_STOP_DONE);
     uint32_t status;
-    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_STATUS, &status), 0);
+    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_STATUS, &status), 0);
     assert_int_equal(status & 7, 2);
 }
 
@@ -1243,23 +1243,23 @@ static void test_fifo_stall(void **state)
     p_end(&p);
     prog_load(&p);
     assert_int_equal(snn_sdt_list_set(rtl, 15, 100, 64, 0), 0);
-    assert_int_equal(snn_sdt_reg_write(rtl, SNN_SDT_REG_CTRL, 1), 0);
+    assert_int_equal(snn_sdt_reg_write(rtl, SNN_SDT_ADDR_CTRL, 1), 0);
     uint32_t st = 0, fc = 0;
     for (unsigned i = 0; i < 2000; i++)
-        assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_STATUS, &st), 0);
+        assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_STATUS, &st), 0);
     assert_int_equal(st & 0x1F, 0x19);                      /* BUSY, events, full */
-    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_FIFO_COUNT, &fc), 0);
+    assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_FIFO_COUNT, &fc), 0);
     assert_int_equal(fc, 16);
     unsigned got = 0;
     for (unsigned i = 0; i < 10000 && ((st & 1) || (st & 8)); i++) {
         if (st & 8) {
             uint32_t e;
-            assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_FIFO_DATA, &e), 0);
+            assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_FIFO_DATA, &e), 0);
             unsigned y = got / 16, x = (got / 4) % 4, c = got % 4;
             assert_int_equal(e, event_word(y, x, c, 1));
             got++;
         }
-        assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_REG_STATUS, &st), 0);
+        assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_STATUS, &st), 0);
     }
     assert_int_equal(got, 64);
     assert_int_equal(st & 7, 2);
