@@ -171,7 +171,7 @@ struct snn_mon_info {
     uint32_t reserved;           /* 0 */
 };
 
-/* STATUS's payload: 64 bytes. */
+/* STATUS's payload: 72 bytes. */
 struct snn_mon_core_status {
     uint32_t state;              /* enum snn_mon_state */
     uint32_t now;                /* the last step ticked; 0xFFFFFFFF before the first */
@@ -182,7 +182,7 @@ struct snn_mon_core_status {
     uint32_t block_bytes;
     uint32_t reserved;           /* 0 */
     /* the kernel's counters (struct snn_core_counters, in its order) */
-    uint32_t packets, unknown, empty, rows, synapses, spikes, steps;
+    uint32_t packets, unknown, empty, rows, synapses, spikes, steps, queue_max, saturations;
     uint32_t reserved2;          /* 0 */
 };
 
@@ -190,7 +190,7 @@ _Static_assert(sizeof(struct snn_mon_req) == 4 * SNN_MON_HEADER_WORDS, "a reques
 _Static_assert(sizeof(struct snn_mon_resp) == 4 * SNN_MON_HEADER_WORDS,
                "a response header is 32 bytes");
 _Static_assert(sizeof(struct snn_mon_info) == 48, "INFO's payload is 48 bytes");
-_Static_assert(sizeof(struct snn_mon_core_status) == 64, "STATUS's payload is 64 bytes");
+_Static_assert(sizeof(struct snn_mon_core_status) == 72, "STATUS's payload is 72 bytes");
 _Static_assert(SNN_MON_MAX_PAYLOAD_WORDS * 4 % sizeof(struct snn_image_route) == 0,
                "a full payload is whole router entries");
 

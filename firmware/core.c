@@ -111,6 +111,7 @@ enum snn_core_error snn_core_load(struct snn_core *c, uint32_t *dtcm, uint32_t d
     c->now = NONE;
     for (uint32_t k = 0; k < SNN_CORE_MAX_NEURONS / 32; k++)
         c->pending[k] = 0;
+    c->inbox = 0;
     struct snn_core_counters zero = {0};
     c->c = zero;
     for (uint64_t k = 0; k < (uint64_t)2 * h->ring_slots * h->n; k++)
@@ -139,6 +140,8 @@ static const struct snn_key_entry *find_key(const struct snn_core *c, uint32_t k
 void snn_core_packet(struct snn_core *c, uint32_t key)
 {
     c->c.packets++;
+    if (++c->inbox > c->c.queue_max)
+        c->c.queue_max = c->inbox;
     const struct snn_key_entry *e = find_key(c, key);
     uint32_t i = e ? key & ~e->mask : 0;
     if (!e || i >= e->n_pre) {
@@ -231,6 +234,71 @@ NEURON_STEPS(if_curr_delta_steps, struct fx_if_curr_delta, struct fx_lif_state,
 NEURON_STEPS(izhikevich_steps, struct fx_izhikevich, struct fx_izh_state, fx_izhikevich_step)
 NEURON_STEPS(if_steps, struct fx_if, struct fx_if_state, fx_if_step)
 
+/*
+ * Saturations (firmware/core.h): counted from this step's ring words
+ * before the neurons take them, with the same arithmetic the steps use.
+ */
+
+/* Words whose sum with the synaptic state leaves int32 (fx_add clamps). */
+static uint32_t sum_sats(const int32_t *x, const int32_t *in, uint32_t n)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t s = (int64_t)x[i] + in[i];
+        k += s > INT32_MAX || s < INT32_MIN;
+    }
+    return k;
+}
+
+/* Whether fx_mul(a, m) clamps. */
+static uint32_t mul_sat(int32_t a, struct fx_mult m)
+{
+    int64_t p = (int64_t)a * m.m;
+    if (m.s > 0)
+        p = (p + ((int64_t)1 << (m.s - 1))) >> m.s;
+    return p > INT32_MAX || p < INT32_MIN;
+}
+
+/* Delta-synapse models: words whose scaling into millivolts clamps;
+ * refrac (field-major, or NULL) marks neurons that ignore their input. */
+#define DELTA_SATS(name, PT)                                                                \
+    static uint32_t name(const struct snn_core *c, const uint8_t *params, const int32_t *ie, \
+                         const int32_t *ii, const uint32_t *refrac)                          \
+    {                                                                                        \
+        const PT *par = (const PT *)params;                                                  \
+        uint32_t k = 0;                                                                      \
+        for (uint32_t i = 0; i < c->h.n; i++) {                                              \
+            if ((!ie[i] && !ii[i]) || (refrac && refrac[i]))                                 \
+                continue;                                                                    \
+            const PT *p = c->shared ? &par[0] : &par[i];                                     \
+            k += mul_sat(ie[i], p->k_in_e) + mul_sat(ii[i], p->k_in_i);                      \
+        }                                                                                    \
+        return k;                                                                            \
+    }
+
+DELTA_SATS(if_curr_delta_sats, struct fx_if_curr_delta)
+DELTA_SATS(izhikevich_sats, struct fx_izhikevich)
+DELTA_SATS(if_sats, struct fx_if)
+
+static uint32_t saturations(const struct snn_core *c, const uint8_t *params, uint8_t *state,
+                            const int32_t *ie, const int32_t *ii)
+{
+    const int32_t *w = (const int32_t *)state;
+    uint32_t n = c->h.n;
+    switch (c->h.model) {
+    case FX_MODEL_LIF_CURR_EXP:
+    case FX_MODEL_LIF_COND_EXP: /* fields v, xe, xi, refrac */
+        return sum_sats(w + n, ie, n) + sum_sats(w + 2 * n, ii, n);
+    case FX_MODEL_IF_CURR_DELTA:
+        return if_curr_delta_sats(c, params, ie, ii, (const uint32_t *)w + 3 * n);
+    case FX_MODEL_IZHIKEVICH:
+        return izhikevich_sats(c, params, ie, ii, 0);
+    case FX_MODEL_IF:
+        return if_sats(c, params, ie, ii, 0);
+    }
+    return 0;
+}
+
 /* The state of a LIF slice as abi/neuron_soa.h takes it. */
 static struct fx_lif_soa lif_soa(uint8_t *state, uint32_t n)
 {
@@ -281,6 +349,7 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
     } else {
         int32_t *ie = c->ring + (uint64_t)(t & (h->ring_slots - 1)) * 2 * n, *ii = ie + n;
         uint32_t key = h->key;
+        c->c.saturations += saturations(c, params, state, ie, ii);
         switch (h->model) {
         case FX_MODEL_LIF_CURR_EXP:
             nf = c->soa ? keyed(out,
@@ -320,6 +389,7 @@ uint32_t snn_core_tick(struct snn_core *c, uint32_t *out)
     }
     for (uint32_t k = 0; k < SNN_CORE_MAX_NEURONS / 32; k++)
         c->pending[k] = 0;
+    c->inbox = 0;
     c->now = t;
     c->c.steps++;
     c->c.spikes += nf;

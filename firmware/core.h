@@ -33,7 +33,25 @@
 
 #include "abi/core_image.h"
 
-/* What a core counts while it runs. */
+/*
+ * What a core counts while it runs.
+ *
+ * queue_max is the deepest a core's packet queue can get in a step: the
+ * packets that arrive between two ticks, all of which a real core must
+ * absorb (queue, then fetch rows for) before its next tick.  A packet is
+ * never late here: delivery is lock-step (above), so every packet of a
+ * step arrives before the next tick, and none is dropped for time.
+ *
+ * A saturation is a consumed ring word that reached the int32 limit on
+ * the way into the neuron (docs/numerics.md, "Synaptic input"): for
+ * current and conductance synapses (lif_curr_exp, lif_cond_exp) the
+ * synaptic state plus the word left int32 and was clamped; for delta
+ * synapses (if_curr_delta, izhikevich, if) the word scaled to millivolts
+ * (fx_mul with k_in) did.  Either way the neuron took the clamped value,
+ * as every executor does; the count says the weights were too large for
+ * the activity.  Refractory delta-synapse neurons drop their input and
+ * count nothing.
+ */
 struct snn_core_counters {
     uint32_t packets;       /* packets received */
     uint32_t unknown;       /* ... matching no key-table entry, or a neuron past its slice */
@@ -42,6 +60,8 @@ struct snn_core_counters {
     uint32_t synapses;      /* synaptic events: words added into the rings */
     uint32_t spikes;        /* spikes sent */
     uint32_t steps;         /* timer ticks */
+    uint32_t queue_max;     /* the most packets received between two ticks */
+    uint32_t saturations;   /* ring words that saturated when consumed (below) */
 };
 
 struct snn_core {
@@ -55,6 +75,7 @@ struct snn_core {
     uint32_t shared;             /* every neuron has the first one's parameters */
     uint32_t soa;                /* ... and they suit abi/neuron_soa.h's slice steps */
     uint32_t pending[SNN_CORE_MAX_NEURONS / 32]; /* spike sources: fire at the next tick */
+    uint32_t inbox;              /* packets received since the last tick */
     struct snn_core_counters c;
 };
 

@@ -27,8 +27,8 @@
 #define HDR SNN_MON_HEADER_WORDS
 #define ALL_BITS 0xFFFFFFFFu
 
-_Static_assert(sizeof(struct snn_core_counters) == 7 * 4,
-               "STATUS carries the kernel's seven counters in order");
+_Static_assert(sizeof(struct snn_core_counters) == 9 * 4,
+               "STATUS carries the kernel's nine counters in order");
 
 /* The response being built: status and values; payload words are written
  * straight into the caller's buffer. */
@@ -364,10 +364,15 @@ static void op_status(struct snn_monitor *m, const struct snn_mon_req *h, uint32
         return;
     }
     const struct snn_core_counters *k = &mc->k.c;
-    const uint32_t w[16] = {mc->state, bound(mc) ? mc->k.now : ALL_BITS, mc->dtcm_bytes,
-                            mc->ring_off, mc->ring_words, mc->block_off, mc->block_bytes, 0,
-                            k->packets, k->unknown, k->empty, k->rows, k->synapses, k->spikes,
-                            k->steps, 0};
+    const uint32_t w[18] = {mc->state,     bound(mc) ? mc->k.now : ALL_BITS,
+                            mc->dtcm_bytes, mc->ring_off,
+                            mc->ring_words, mc->block_off,
+                            mc->block_bytes, 0,
+                            k->packets,     k->unknown,
+                            k->empty,       k->rows,
+                            k->synapses,    k->spikes,
+                            k->steps,       k->queue_max,
+                            k->saturations, 0};
     _Static_assert(sizeof w == sizeof(struct snn_mon_core_status), "STATUS's payload");
     for (uint32_t i = 0; i < n; i++)
         out[i] = w[i];

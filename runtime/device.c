@@ -197,4 +197,6 @@ void snn_device_counters(const struct snn_device *dev, struct snn_device_counter
     out->dropped = c.unrouted + c.dead_link + c.no_core + c.loops;
     out->unknown = c.unknown;
     out->synaptic_events = c.synapses;
+    out->saturations = c.saturations;
+    out->queue_max = c.queue_max;
 }

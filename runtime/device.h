@@ -32,6 +32,8 @@ struct snn_device_counters {
     uint64_t dropped;         /* packets lost: unrouted, dead links, no core, loops */
     uint64_t unknown;         /* packets a core could not place */
     uint64_t synaptic_events; /* synaptic words added into ring buffers */
+    uint64_t saturations;     /* ring words clamped on their way into a neuron */
+    uint64_t queue_max;       /* the most packets a core received in one step */
 };
 
 /* Spikes of population pop in step step, neurons ascending; called in

@@ -912,6 +912,11 @@ void snn_emu_counters(const struct snn_emu *e, struct snn_emu_counters *out)
         out->empty += c->empty;
         out->rows += c->rows;
         out->synapses += c->synapses;
+        out->saturations += c->saturations;
+        if (c->queue_max > out->queue_max) {
+            out->queue_max = c->queue_max;
+            out->queue_max_slice = s;
+        }
     }
 }
 

@@ -54,8 +54,12 @@ struct snn_emu_counters {
     uint64_t dead_link;        /* sent into a dead link, a dead chip or off the edge: dropped */
     uint64_t no_core;          /* routed to a core that runs no slice: dropped */
     uint64_t loops;            /* still travelling after every chip could have been crossed */
-    /* the kernels' counters, summed */
-    uint64_t packets_in, unknown, empty, rows, synapses;
+    /* the kernels' counters, summed (firmware/core.h) */
+    uint64_t packets_in, unknown, empty, rows, synapses, saturations;
+    /* the most packets any core received between two ticks, and that core
+     * (slice index; 0 when no packet arrived) */
+    uint64_t queue_max;
+    uint32_t queue_max_slice;
 };
 
 /* Builds the emulated machine of image (size bytes, already checked by

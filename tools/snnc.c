@@ -17,6 +17,7 @@
 #include "backends/sdt/sdt.h"
 #include "backends/spinn/spinn.h"
 #include "frontend/frontend.h"
+#include "firmware/core.h"
 #include "frontend/npy.h"
 #include "ir/ir.h"
 #include "ir/layer.h"
@@ -1144,6 +1145,17 @@ static void print_emu_summary(const struct snn_emu *e, uint32_t steps, double wa
                 (unsigned long long)c.unknown);
     else
         fprintf(stderr, "  no packet dropped\n");
+    const struct snn_core *qc = snn_emu_core(e, c.queue_max_slice);
+    if (c.queue_max && qc)
+        fprintf(stderr,
+                "  deepest core inbox: %llu packets in one step (%s, neurons %u to %u)\n",
+                (unsigned long long)c.queue_max, snn_emu_pop_name(e, qc->h.pop), qc->h.lo,
+                qc->h.lo + qc->h.n - 1);
+    if (c.saturations)
+        fprintf(stderr,
+                "  %llu ring-buffer words saturated on their way into a neuron: weights too "
+                "large for this activity (docs/emulator.md)\n",
+                (unsigned long long)c.saturations);
     /* Where traffic is heaviest: the busiest link and router. */
     uint32_t W, H, lx = 0, ly = 0, rx = 0, ry = 0;
     unsigned ll = 0;

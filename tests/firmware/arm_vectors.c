@@ -85,12 +85,13 @@ static int check(const struct vector *v)
             if (out[k] != v->sent[lo + k])
                 return fail(v, "a different spike", t);
     }
-    const uint32_t got[8] = {c.c.packets, c.c.unknown, c.c.empty, c.c.rows, c.c.synapses,
-                             c.c.spikes,  c.c.steps,   fnv(sdram, v->sdram_bytes / 4)};
-    static const char *const names[8] = {"packets",  "unknown packets", "empty packets",
-                                         "rows",     "synaptic events", "spikes",
-                                         "steps",    "the recordings"};
-    for (int k = 0; k < 8; k++)
+    const uint32_t got[10] = {c.c.packets,   c.c.unknown, c.c.empty, c.c.rows,
+                              c.c.synapses,  c.c.spikes,  c.c.steps, c.c.queue_max,
+                              c.c.saturations, fnv(sdram, v->sdram_bytes / 4)};
+    static const char *const names[10] = {
+        "packets", "unknown packets", "empty packets", "rows",        "synaptic events",
+        "spikes",  "steps",           "queue depth",   "saturations", "the recordings"};
+    for (int k = 0; k < 10; k++)
         if (got[k] != v->result[k])
             return fail(v, names[k], v->steps);
     snn_arm_puts("ok: ");

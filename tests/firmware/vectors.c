@@ -148,11 +148,11 @@ static int run(FILE *out, unsigned r, const char *network, const char *target, u
         array(out, name, sent[k].w, sent[k].n);
         snprintf(name, sizeof name, "r%u_c%u_sent_first", r, k);
         array(out, name, sfirst[k].w, sfirst[k].n);
-        uint32_t result[8] = {c->c.packets, c->c.unknown, c->c.empty, c->c.rows, c->c.synapses,
-                              c->c.spikes,  c->c.steps,
-                              fnv(sdram[keep[k]], im->sdram_bytes / 4)};
+        uint32_t result[10] = {c->c.packets,   c->c.unknown,     c->c.empty, c->c.rows,
+                               c->c.synapses,  c->c.spikes,      c->c.steps, c->c.queue_max,
+                               c->c.saturations, fnv(sdram[keep[k]], im->sdram_bytes / 4)};
         snprintf(name, sizeof name, "r%u_c%u_result", r, k);
-        array(out, name, result, 8);
+        array(out, name, result, 10);
         fprintf(out,
                 "#define R%u_C%u {\"%s\", %u, r%u_c%u_dtcm, %uu, r%u_c%u_sdram, %uu, %uu, "
                 "r%u_packets, r%u_packet_first, r%u_c%u_sent, r%u_c%u_sent_first, "

@@ -194,6 +194,12 @@ static void check(const char *network, const char *target, uint32_t npc, uint32_
     assert_int_equal(c1.deliveries, c.deliveries);
     assert_int_equal(c1.synapses, c.synapses);
     assert_int_equal(c1.default_routed, c.default_routed);
+    assert_int_equal(c1.queue_max, c.queue_max);
+    assert_int_equal(c1.saturations, c.saturations);
+    /* a core's deepest step: at most what was delivered, and some when any was */
+    assert_true(c.queue_max <= c.deliveries);
+    assert_true(c.deliveries == 0 || c.queue_max > 0);
+    assert_int_equal(c.saturations, 0); /* the examples' weights leave room */
     printf("%s on %s: %llu spikes, %llu hops, %llu synaptic events in %u steps: equal\n",
            network, target, (unsigned long long)ref.n, (unsigned long long)c.hops,
            (unsigned long long)c.synapses, steps);

@@ -130,12 +130,13 @@ static int on_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double 
 
 /* Runs the kernels in lock-step for `steps` steps; their spikes. */
 static void run_kernels(struct world *w, uint32_t steps, struct snn_spike_list *out,
-                        uint64_t *packets_sent)
+                        uint64_t *packets_sent, uint64_t *most_in_step)
 {
     uint32_t S = w->map->n_slices;
     uint32_t *keys = malloc(S * 256 * sizeof *keys), *fired = malloc(256 * sizeof *fired);
     assert_non_null(keys);
     *packets_sent = 0;
+    *most_in_step = 0;
     for (uint32_t t = 0; t < steps; t++) {
         uint64_t nk = 0;
         for (uint32_t s = 0; s < S; s++) {
@@ -147,6 +148,8 @@ static void run_kernels(struct world *w, uint32_t steps, struct snn_spike_list *
             }
         }
         *packets_sent += nk;
+        if (nk > *most_in_step)
+            *most_in_step = nk;
         for (uint64_t k = 0; k < nk; k++)
             for (uint32_t s = 0; s < S; s++)
                 snn_core_packet(&w->cores[s], keys[k]);
@@ -164,8 +167,8 @@ static void check_example(const char *example, const char *target, uint32_t npc,
                              .all_spikes = true, .on_v = on_v};
     assert_int_equal(snn_sim_run(w.net, &o, NULL, NULL), 0);
     struct snn_spike_list got = {0};
-    uint64_t sent;
-    run_kernels(&w, steps, &got, &sent);
+    uint64_t sent, most;
+    run_kernels(&w, steps, &got, &sent, &most);
     snn_spike_list_sort(&r.spikes);
     snn_spike_list_sort(&got);
     if (got.n != r.spikes.n)
@@ -203,6 +206,8 @@ static void check_example(const char *example, const char *target, uint32_t npc,
         spikes += w.cores[s].c.spikes;
         known += w.cores[s].c.packets - w.cores[s].c.unknown;
         assert_int_equal(w.cores[s].c.steps, steps);
+        /* every core is given every packet: its deepest step is the busiest */
+        assert_int_equal(w.cores[s].c.queue_max, most);
     }
     assert_int_equal(spikes, got.n);
     assert_int_equal(packets, sent * w.map->n_slices);
@@ -246,6 +251,67 @@ static void test_poisson(void **state)
 {
     (void)state;
     check_example("poisson.yaml", "spinn5", 0, 5000);
+}
+
+/* Whether fx_mul(a, k) clamps, computed apart from the kernel. */
+static int clamps(int32_t a, struct fx_mult k)
+{
+    long double p = ldexpl((long double)a * k.m, -k.s);
+    return p >= 2147483647.5L || p < -2147483648.5L;
+}
+
+/* Saturations: ring words set by hand for the next step of one core of
+ * each kind of synapse; the kernel counts exactly those that clamp. */
+static void test_saturations(void **state)
+{
+    (void)state;
+    struct world w;
+    world_new(&w, "cuba.yaml", "spinn3", 64);
+    uint32_t s = 0;
+    while (s < w.map->n_slices && w.cores[s].h.model != FX_MODEL_LIF_CURR_EXP)
+        s++;
+    assert_true(s < w.map->n_slices);
+    struct snn_core *c = &w.cores[s];
+    uint32_t fired[256], n = c->h.n;
+    snn_core_tick(c, fired);
+    int32_t *st = (int32_t *)((uint8_t *)c->dtcm + c->h.state_off); /* v, xe, xi, refrac */
+    int32_t *ie = c->ring + (uint64_t)((c->now + 1) & (c->h.ring_slots - 1)) * 2 * n,
+            *ii = ie + n;
+    st[n + 0] = 1;
+    ie[0] = INT32_MAX;  /* xe 1 + INT32_MAX: clamps */
+    st[n + 1] = 1;
+    ie[1] = 5;          /* fits */
+    st[2 * n + 2] = -1;
+    ii[2] = INT32_MIN;  /* xi -1 + INT32_MIN: clamps */
+    st[2 * n + 3] = 0;
+    ii[3] = INT32_MIN;  /* exactly INT32_MIN: fits */
+    uint32_t before = c->c.saturations;
+    snn_core_tick(c, fired);
+    assert_int_equal(c->c.saturations - before, 2);
+    world_free(&w);
+
+    /* delta synapses: the word scaled into millivolts */
+    world_new(&w, "izhikevich.yaml", "spinn5", 25);
+    for (s = 0; s < w.map->n_slices && w.cores[s].h.model != FX_MODEL_IZHIKEVICH; s++)
+        ;
+    assert_true(s < w.map->n_slices);
+    c = &w.cores[s];
+    n = c->h.n;
+    snn_core_tick(c, fired);
+    const struct fx_izhikevich *p =
+        (const struct fx_izhikevich *)((uint8_t *)c->dtcm + c->h.params_off);
+    ie = c->ring + (uint64_t)((c->now + 1) & (c->h.ring_slots - 1)) * 2 * n;
+    ii = ie + n;
+    ie[0] = INT32_MAX;
+    ii[1] = INT32_MIN;
+    ie[2] = 1;
+    uint32_t want = (uint32_t)(clamps(INT32_MAX, p[0].k_in_e) + clamps(INT32_MIN, p[1].k_in_i) +
+                               clamps(1, p[2].k_in_e));
+    assert_true(want >= 1); /* a word of 2^31 LSBs is far beyond 32768 mV */
+    before = c->c.saturations;
+    snn_core_tick(c, fired);
+    assert_int_equal(c->c.saturations - before, want);
+    world_free(&w);
 }
 
 /* Bad packets and a corrupt image. */
@@ -302,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_cuba),      cmocka_unit_test(test_coba),
         cmocka_unit_test(test_synfire),   cmocka_unit_test(test_izhikevich),
         cmocka_unit_test(test_poisson),   cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_saturations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -999,6 +999,9 @@ static void test_real_network(void **state)
         assert_int_equal(st.synapses, rc->synapses);
         assert_int_equal(st.spikes, rc->spikes);
         assert_int_equal(st.steps, steps);
+        assert_int_equal(st.queue_max, rc->queue_max);
+        assert_int_equal(st.saturations, rc->saturations);
+        assert_int_equal(st.reserved2, 0);
         assert_int_equal(st.block_off, im->chip_offset);
         assert_int_equal(st.block_bytes, im->sdram_bytes);
         const struct snn_core_header *h = &b.ref[s].h;
