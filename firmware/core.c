@@ -239,13 +239,15 @@ NEURON_STEPS(if_steps, struct fx_if, struct fx_if_state, fx_if_step)
  * before the neurons take them, with the same arithmetic the steps use.
  */
 
-/* Words whose sum with the synaptic state leaves int32 (fx_add clamps). */
+/* Words whose sum with the synaptic state leaves int32 (fx_add clamps):
+ * the wrapped 32-bit sum then has the sign of neither term.  In 32-bit
+ * words so the compiler vectorises it: this runs every tick. */
 static uint32_t sum_sats(const int32_t *x, const int32_t *in, uint32_t n)
 {
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
-        int64_t s = (int64_t)x[i] + in[i];
-        k += s > INT32_MAX || s < INT32_MIN;
+        uint32_t a = (uint32_t)x[i], b = (uint32_t)in[i], s = a + b;
+        k += ((a ^ s) & (b ^ s)) >> 31;
     }
     return k;
 }
