@@ -6,8 +6,9 @@
  * first, runtime/image.h), run for a number of timesteps while its spikes
  * stream out, then asked for what it recorded and counted.  The
  * transports behind it: "emu", the board emulator in this process
- * (runtime/emu.h); the USB boards and the accelerator's RTL model will
- * answer the same calls.
+ * (runtime/emu.h), which runs spinn images; "rtl", the sdt accelerator's
+ * RTL model under Verilator (runtime/rtl.h), which runs sdt images; the
+ * USB boards will answer the same calls.
  *
  * Errors are values and reports, as everywhere: a call that cannot be
  * made in the device's state (running before loading) is SNN_EINVAL with
@@ -34,14 +35,30 @@ struct snn_device_counters {
     uint64_t synaptic_events; /* synaptic words added into ring buffers */
     uint64_t saturations;     /* ring words clamped on their way into a neuron */
     uint64_t queue_max;       /* the most packets a core received in one step */
+    /* The accelerator (rtl; 0 on the other devices): its counters
+     * (docs/sdt-accelerator.md, "Counters") over every step run. */
+    uint32_t lanes;
+    uint64_t cycles;
+    uint64_t pe_lane_cycles;     /* busy lane-cycles of the PE array */
+    uint64_t pe_cycles;          /* cycles the PE array was issued a word */
+    uint64_t neuron_lane_cycles; /* busy lane-cycles of the neuron unit */
+    uint64_t sram_reads[5], sram_writes[5]; /* by memory, in MEM_SEL's order: PMEM (not
+                                             * counted: 0), WMEM, QMEM, DMEM, EVT */
+    uint64_t events_in;          /* events consumed */
+    uint64_t spikes_out;         /* events appended */
+    uint64_t accumulates;        /* lane additions of weights */
+    uint64_t multiplies;         /* requantization multiplies */
 };
 
 /* Spikes of population pop in step step, neurons ascending; called in
- * step order, then population order.  Non-zero stops the run. */
+ * step order, then population order.  Non-zero stops the run.  On the rtl
+ * device a population is an output tensor of the layer graph and a neuron
+ * its element's index in [c][h][w] order; "spikes" are its nonzero
+ * elements (a count's value, a q16 head's: snn_device_read_output). */
 typedef int (*snn_device_spikes_fn)(void *ctx, uint32_t step, uint32_t pop,
                                     const uint32_t *neurons, uint32_t n);
 
-/* Opens the device called name ("emu").  0, SNN_EINVAL (no such device,
+/* Opens the device called name ("emu" or "rtl").  0, SNN_EINVAL (no such device,
  * reported: it names the ones there are) or SNN_ENOMEM. */
 int snn_device_open(const char *name, struct snn_diag *d, struct snn_device **out);
 void snn_device_close(struct snn_device *dev);
@@ -89,5 +106,12 @@ int snn_device_inject(struct snn_device *dev, uint32_t pop, uint32_t neuron, uin
                       struct snn_diag *d);
 
 void snn_device_counters(const struct snn_device *dev, struct snn_device_counters *out);
+
+/* The values of population pop after the last step run, pop_size of them
+ * into values ([c][h][w] order: 0/1 spikes, counts, or Q15.16 for q16).
+ * The rtl device only.  0, or SNN_EINVAL (reported): another device,
+ * nothing run, no such population. */
+int snn_device_read_output(const struct snn_device *dev, uint32_t pop, int32_t *values,
+                           struct snn_diag *d);
 
 #endif

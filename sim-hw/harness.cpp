@@ -1,10 +1,13 @@
 /*
- * sim-hw/harness.cpp: the C shim over Verilator's model of sdt_top
+ * sim-hw/harness.cpp: the C shim over Verilator's models of sdt_top
  * (sim-hw/harness.h is the contract).
  *
- * Takes the model CMake verilated (Vsdt_top) and drives its host bus: one
- * bus access is one clock cycle (inputs set, falling then rising edge).
- * Gives the C API of harness.h.  Invariants: no C++ exception leaves this
+ * Takes the models CMake verilated (Vsdt_top, the test model, and
+ * Vsdt_top16 when built), opens the one asked for and drives its host bus:
+ * one bus access is one clock cycle (inputs set, falling then rising edge).
+ * The models differ only in their parameters, so one small virtual wrapper
+ * (struct model) hides which class is behind a handle; the bus code reads
+ * and writes the ports through pointers.  Gives the C API of harness.h.  Invariants: no C++ exception leaves this
  * file (allocation failures become SNN_ENOMEM); the handle and the event
  * buffer come from snn_calloc/snn_realloc so tests can inject failures; the
  * model's own allocations are Verilator's (operator new, caught).
@@ -18,6 +21,9 @@
 #include <new>
 
 #include "Vsdt_top.h"
+#ifdef SNN_SDT_MODEL16_FIFO_LOG2
+#include "Vsdt_top16.h"
+#endif
 #include "verilated.h"
 #include "verilated_fst_c.h"
 
@@ -30,9 +36,69 @@ extern "C" {
 }
 #undef _Noreturn
 
+/* One verilated model of sdt_top, whatever its parameters: its ports (as
+ * Verilator declares them, 8, 16 and 32 bits) and the calls the harness
+ * makes. */
+struct model {
+    uint8_t *clk, *rst, *we, *re;
+    uint16_t *addr;
+    uint32_t *wdata, *rdata;
+    virtual ~model() {}
+    virtual void eval() = 0;
+    virtual void final_() = 0;
+    virtual void trace(VerilatedFstC *fst, int levels) = 0;
+};
+
+template <class T> struct model_of : model {
+    T top;
+    explicit model_of(VerilatedContext *ctx) : top{ctx}
+    {
+        clk = &top.clk;
+        rst = &top.rst;
+        we = &top.we;
+        re = &top.re;
+        addr = &top.addr;
+        wdata = &top.wdata;
+        rdata = &top.rdata;
+    }
+    void eval() override { top.eval(); }
+    void final_() override { top.final(); }
+    void trace(VerilatedFstC *fst, int levels) override { top.trace(fst, levels); }
+};
+
+/* The models built, in the order snn_sdt_models lists them; the first is
+ * the test model, opened when no configuration is asked for.  The
+ * parameters are sim-hw/CMakeLists.txt's (the FIFO's depth comes from
+ * there too: CONFIG does not hold it). */
+struct model_kind {
+    struct snn_sdt_rtl_config cfg;
+    model *(*make)(VerilatedContext *ctx);
+};
+
+template <class T> static model *make_model(VerilatedContext *ctx)
+{
+    return new model_of<T>(ctx);
+}
+
+static const struct model_kind kinds[] = {
+    {{4, 10, 12, 8, 12, 12, SNN_SDT_MODEL4_FIFO_LOG2}, make_model<Vsdt_top>},
+#ifdef SNN_SDT_MODEL16_FIFO_LOG2
+    {{16, 14, 16, 12, 16, 18, SNN_SDT_MODEL16_FIFO_LOG2}, make_model<Vsdt_top16>},
+#endif
+};
+static const size_t n_kinds = sizeof kinds / sizeof kinds[0];
+
+static bool same_config(const struct snn_sdt_rtl_config *a, const struct snn_sdt_rtl_config *b)
+{
+    return a->lanes == b->lanes && a->pmem_log2 == b->pmem_log2 &&
+           a->wmem_log2 == b->wmem_log2 && a->qmem_log2 == b->qmem_log2 &&
+           a->dmem_log2 == b->dmem_log2 && a->evt_log2 == b->evt_log2 &&
+           a->fifo_log2 == b->fifo_log2;
+}
+
 struct snn_sdt_rtl {
     VerilatedContext *ctx;
-    Vsdt_top *top;
+    model *top;
     VerilatedFstC *fst;
     uint64_t cycles;
     struct snn_sdt_rtl_config cfg;
@@ -45,13 +111,13 @@ struct snn_sdt_rtl {
 
 static void tick(struct snn_sdt_rtl *h)
 {
-    h->top->clk = 0;
+    *h->top->clk = 0;
     h->top->eval();
     if (h->fst) {
         h->ctx->timeInc(1);
         h->fst->dump(h->ctx->time());
     }
-    h->top->clk = 1;
+    *h->top->clk = 1;
     h->top->eval();
     if (h->fst) {
         h->ctx->timeInc(1);
@@ -62,28 +128,28 @@ static void tick(struct snn_sdt_rtl *h)
 
 static void bus_write(struct snn_sdt_rtl *h, uint32_t addr, uint32_t value)
 {
-    h->top->addr = addr & 0xFFF;
-    h->top->wdata = value;
-    h->top->we = 1;
-    h->top->re = 0;
+    *h->top->addr = static_cast<uint16_t>(addr & 0xFFF);
+    *h->top->wdata = value;
+    *h->top->we = 1;
+    *h->top->re = 0;
     tick(h);
-    h->top->we = 0;
+    *h->top->we = 0;
 }
 
 static uint32_t bus_read(struct snn_sdt_rtl *h, uint32_t addr)
 {
-    h->top->addr = addr & 0xFFF;
-    h->top->we = 0;
-    h->top->re = 1;
+    *h->top->addr = static_cast<uint16_t>(addr & 0xFFF);
+    *h->top->we = 0;
+    *h->top->re = 1;
     tick(h);
-    h->top->re = 0;
-    return h->top->rdata;
+    *h->top->re = 0;
+    return *h->top->rdata;
 }
 
 static void idle(struct snn_sdt_rtl *h)
 {
-    h->top->we = 0;
-    h->top->re = 0;
+    *h->top->we = 0;
+    *h->top->re = 0;
     tick(h);
 }
 
@@ -119,7 +185,7 @@ static void destroy(struct snn_sdt_rtl *h)
         delete h->fst;
     }
     if (h->top) {
-        h->top->final();
+        h->top->final_();
         delete h->top;
     }
     delete h->ctx;
@@ -132,6 +198,15 @@ extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sd
     if (!rtl)
         return SNN_EINVAL;
     *rtl = nullptr;
+    const struct model_kind *kind = &kinds[0];
+    if (opt && opt->config) {
+        kind = nullptr;
+        for (size_t i = 0; i < n_kinds && !kind; i++)
+            if (same_config(&kinds[i].cfg, opt->config))
+                kind = &kinds[i];
+        if (!kind)
+            return SNN_EUNSUPPORTED;
+    }
     struct snn_sdt_rtl *h = static_cast<struct snn_sdt_rtl *>(snn_calloc(1, sizeof *h));
     if (!h)
         return SNN_ENOMEM;
@@ -140,7 +215,7 @@ extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sd
     try {
         h->ctx = new VerilatedContext;
         h->ctx->traceEverOn(opt && opt->trace_path);
-        h->top = new Vsdt_top{h->ctx};
+        h->top = kind->make(h->ctx);
         if (opt && opt->trace_path) {
             h->fst = new VerilatedFstC;
             h->top->trace(h->fst, 99);
@@ -154,13 +229,13 @@ extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sd
         destroy(h);
         return SNN_ENOMEM;
     }
-    h->top->clk = 0;
-    h->top->we = 0;
-    h->top->re = 0;
-    h->top->rst = 1;
+    *h->top->clk = 0;
+    *h->top->we = 0;
+    *h->top->re = 0;
+    *h->top->rst = 1;
     tick(h);
     tick(h);
-    h->top->rst = 0;
+    *h->top->rst = 0;
     tick(h);
     uint32_t cfg = bus_read(h, SNN_SDT_ADDR_CONFIG);
     h->cfg.lanes = cfg & 0xFF;
@@ -169,8 +244,16 @@ extern "C" int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sd
     h->cfg.qmem_log2 = ((cfg >> 16) & 0xF) + 4;
     h->cfg.dmem_log2 = ((cfg >> 20) & 0xF) + 4;
     h->cfg.evt_log2 = ((cfg >> 24) & 0x1F) + 4;
+    h->cfg.fifo_log2 = kind->cfg.fifo_log2;
     *rtl = h;
     return 0;
+}
+
+extern "C" size_t snn_sdt_models(struct snn_sdt_rtl_config *cfgs, size_t cap)
+{
+    for (size_t i = 0; i < n_kinds && i < cap; i++)
+        cfgs[i] = kinds[i].cfg;
+    return n_kinds;
 }
 
 extern "C" void snn_sdt_close(struct snn_sdt_rtl *rtl)

@@ -1,13 +1,15 @@
 /*
- * sim-hw/harness.h: a C API over the Verilator model of the sdt accelerator
+ * sim-hw/harness.h: a C API over the Verilator models of the sdt accelerator
  * (docs/sdt-accelerator.md, "The harness").
  *
- * Takes options (an FST trace file or none); gives a handle that drives
- * the model's host bus cycle by cycle: the load port into every memory, the
- * registers, one step (START until DONE, ERROR or a cycle limit), the
- * counters and the output FIFO.  The hardware parameters are those the
- * model was built with (CMake's verilate() call); snn_sdt_config reads them
- * from the CONFIG register.
+ * Takes options (an FST trace file or none, the configuration wanted or
+ * the test model); gives a handle that drives the model's host bus cycle
+ * by cycle: the load port into every memory, the registers, one step
+ * (START until DONE, ERROR or a cycle limit), the counters and the output
+ * FIFO.  The hardware parameters are those a model was built with (CMake's
+ * verilate() calls, sim-hw/CMakeLists.txt); snn_sdt_models lists the
+ * models there are, snn_sdt_config reads the open one's from the CONFIG
+ * register.
  *
  * Invariants: every function that acts returns 0 or a negative SNN_E* code
  * (support/err.h); memory accesses are refused (SNN_EINVAL) while the
@@ -29,8 +31,19 @@ extern "C" {
 
 struct snn_sdt_rtl;
 
+/* The hardware parameters, from CONFIG (and the model's FIFO depth, which
+ * CONFIG does not hold). */
+struct snn_sdt_rtl_config {
+    unsigned lanes;
+    unsigned pmem_log2, wmem_log2, qmem_log2, dmem_log2, evt_log2;
+    unsigned fifo_log2;
+};
+
 struct snn_sdt_rtl_options {
     const char *trace_path; /* FST trace file, or NULL for no trace */
+    /* The model to open: the one built with exactly these parameters, or
+     * NULL for the test model (4 lanes, small memories). */
+    const struct snn_sdt_rtl_config *config;
 };
 
 /* The memories, in MEM_SEL's numbering. */
@@ -72,13 +85,12 @@ enum snn_sdt_stop {
     SNN_SDT_STOP_LIMIT = 3  /* the cycle limit came first; the machine is still BUSY */
 };
 
-/* The hardware parameters, from CONFIG. */
-struct snn_sdt_rtl_config {
-    unsigned lanes;
-    unsigned pmem_log2, wmem_log2, qmem_log2, dmem_log2, evt_log2;
-};
+/* The models built, the test model first: copies up to cap configurations
+ * into cfgs (NULL when cap is 0) and returns how many models there are. */
+size_t snn_sdt_models(struct snn_sdt_rtl_config *cfgs, size_t cap);
 
-/* Builds the model, resets it, opens the trace if asked.  OUT: *rtl. */
+/* Builds the model, resets it, opens the trace if asked.  OUT: *rtl.
+ * SNN_EUNSUPPORTED when opt->config matches no model built. */
 int snn_sdt_open(const struct snn_sdt_rtl_options *opt, struct snn_sdt_rtl **rtl);
 /* Flushes and closes the trace, frees everything; NULL is ignored. */
 void snn_sdt_close(struct snn_sdt_rtl *rtl);

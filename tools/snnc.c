@@ -28,6 +28,7 @@
 #include "mapper/mapper.h"
 #include "runtime/emu.h"
 #include "runtime/image.h"
+#include "runtime/rtl.h"
 #include "support/arena.h"
 #include "support/err.h"
 
@@ -59,9 +60,10 @@ static const char MAIN_HELP[] =
     "  map FILE     map a network onto a machine (--target NAME) and report\n"
     "  build FILE   compile a network into a board image (--target NAME -o F)\n"
     "  inspect IMG  show what an image holds: target, sections, sizes, checksums\n"
-    "  run FILE     run a network or an image on the board emulator\n"
-    "  verify FILE  run a network on the reference simulator and the emulator,\n"
-    "               and check they give the same spikes, bit for bit\n"
+    "  run FILE     run a network or an image on the board emulator, or an sdt\n"
+    "               image on the accelerator's RTL model (--device rtl)\n"
+    "  verify FILE  run a network on the reference simulator and the emulator (or\n"
+    "               the accelerator's RTL), and check they agree, bit for bit\n"
     "  targets      list the machines snnc maps onto; 'targets NAME' shows one\n"
     "\n"
     "FILE is a network description (YAML, docs/network-format.md) or IR text\n"
@@ -211,7 +213,12 @@ static const char RUN_HELP[] =
     "  --target T           the machine, for a network FILE (as 'snnc map'); with\n"
     "                       an IMAGE, the machine it must have been built for\n"
     "  --neurons-per-core N at most N neurons on a core (a network FILE)\n"
-    "  --device emu         where to run: the board emulator (the only device yet)\n"
+    "  --device D           where to run: emu, the board emulator (default), or rtl,\n"
+    "                       the sdt accelerator's RTL model, for sdt images (or a\n"
+    "                       layer graph built for --target, default sdt): prints\n"
+    "                       cycles, lane utilisation, SRAM traffic per memory and\n"
+    "                       the energy estimate; -o writes snnc sim -o's CSV\n"
+    "  --trace OUT.fst      --device rtl: write the run's waveform (FST)\n"
     "  --steps N            timesteps to run (default: the run's duration)\n"
     "  --input SPIKES.csv   extra spikes for spike sources (step,population,neuron),\n"
     "                       as 'snnc sim --input'; with a network FILE\n"
@@ -230,6 +237,11 @@ static const char VERIFY_HELP[] =
     "on the reference simulator, and compares every spike of every population,\n"
     "step by step.  Prints the first difference (step, population, neuron) and\n"
     "exits with status 3 if there is one; 0 when they are identical.\n"
+    "\n"
+    "With an sdt target (sdt, sdt4) FILE is a layer graph: the reference\n"
+    "simulator against the image the backend builds, run on the accelerator's\n"
+    "RTL model; every output tensor after every step, element for element (a\n"
+    "difference: step, layer, element index).\n"
     "\n"
     "options:\n"
     "  --target T           the machine (required)\n"
@@ -1215,6 +1227,7 @@ static int write_counters(const struct snn_emu *e, FILE *f)
 /* The options run and verify share. */
 struct exec_opts {
     const char *file, *target, *out, *input, *counters;
+    const char *device, *trace; /* --device (NULL: emu), --trace (rtl) */
     uint32_t npc, threads;
     uint64_t steps;
     int quiet;
@@ -1229,7 +1242,8 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
         int has_arg = !strcmp(a, "--target") || !strcmp(a, "--neurons-per-core") ||
                       !strcmp(a, "--steps") || !strcmp(a, "--threads") ||
                       (!verify && (!strcmp(a, "-o") || !strcmp(a, "--device") ||
-                                   !strcmp(a, "--input") || !strcmp(a, "--counters")));
+                                   !strcmp(a, "--input") || !strcmp(a, "--counters") ||
+                                   !strcmp(a, "--trace")));
         if (v && !has_arg)
             return usage_error(help, "unknown option '%s'", argv[i]);
         if (has_arg && !v) {
@@ -1250,8 +1264,11 @@ static int parse_exec(int argc, char **argv, const char *help, bool verify, stru
         } else if (!strcmp(a, "--counters")) {
             o->counters = v;
         } else if (!strcmp(a, "--device")) {
-            if (strcmp(v, "emu"))
-                return usage_error(help, "--device: '%s' is not a device snnc has (emu)", v);
+            if (strcmp(v, "emu") && strcmp(v, "rtl"))
+                return usage_error(help, "--device: '%s' is not a device snnc has (emu, rtl)", v);
+            o->device = v;
+        } else if (!strcmp(a, "--trace")) {
+            o->trace = v;
         } else if (!strcmp(a, "--neurons-per-core")) {
             if (parse_u64(v, &u) || u == 0 || u > UINT32_MAX)
                 return usage_error(help, "--neurons-per-core: '%s' is not a positive count", v);
@@ -1301,6 +1318,12 @@ static int exec_load(const struct exec_opts *o, bool image, struct exec_state *x
         err = snn_image_read_file(o->file, x->d, &x->checked);
         if (err == SNN_EIO)
             err = SNN_EPARSE; /* an image that cannot be read is an error in the input */
+        if (!err && snn_image_header(x->checked)->family == SNN_IMAGE_FAMILY_SDT) {
+            fprintf(stderr, "snnc: error: %s is an sdt image (for the accelerator); the "
+                            "emulator runs spinn images: run it with --device rtl\n",
+                    o->file);
+            err = SNN_EUNSUPPORTED;
+        }
     } else if (!err) {
         err = load_net(o->file, x->d, &x->net);
         if (!err)
@@ -1334,6 +1357,413 @@ static void exec_free(struct exec_state *x)
     snn_diag_free(x->d);
 }
 
+/* ---- sdt images on the RTL model (run --device rtl, verify --target sdt) -- */
+
+/* Compiles the layer graph net for sdt target t into an image in memory
+ * (*bytes, *size; free()). */
+static int sdt_image_in_memory(const struct snn_net *net, const struct snn_sdt_target *t,
+                               const char *file, struct snn_diag *d, char **bytes, size_t *size)
+{
+    *bytes = NULL;
+    if (!net->layers) {
+        snn_diag_error(d, NULL,
+                       "%s: target '%s' is an sdt accelerator, which runs layer graphs "
+                       "(docs/network-format.md, \"Layer graphs\"); this network has "
+                       "populations (use a spinn target)",
+                       file, t->name);
+        return SNN_EUNSUPPORTED;
+    }
+    struct snn_lquant *lq = NULL;
+    struct snn_sdt_program *prog = NULL;
+    int err = snn_layers_quantize(net, d, &lq);
+    if (!err)
+        err = snn_sdt_lower(net, lq, t, d, &prog);
+    if (!err) {
+        FILE *f = open_memstream(bytes, size);
+        if (!f) {
+            err = SNN_ENOMEM;
+        } else {
+            err = snn_sdt_image_write(prog, f, d);
+            if (fclose(f) && !err)
+                err = SNN_ENOMEM;
+            if (err) {
+                free(*bytes);
+                *bytes = NULL;
+            }
+        }
+    }
+    snn_sdt_program_free(prog);
+    snn_lquant_free(lq);
+    return err;
+}
+
+/* Loads the sdt target name (a built-in or a file); a spinn target is an
+ * error naming it.  SNN_EIO (no such target) is an input error here. */
+static int load_sdt_target(const char *name, struct snn_diag *d, struct snn_sdt_target **t)
+{
+    struct snn_machine *m = NULL;
+    int err = snn_target_load_any(name, d, &m, t);
+    if (err == SNN_EIO)
+        err = SNN_EPARSE;
+    if (!err && m) {
+        fprintf(stderr, "snnc: error: target '%s' is a board (spinn family); the rtl device "
+                        "runs the sdt accelerator: give an sdt target (snnc targets)\n", name);
+        snn_machine_free(m);
+        err = SNN_EUNSUPPORTED;
+    }
+    return err;
+}
+
+/* Whether the image's configuration is target t's. */
+static bool sdt_config_is(const struct snn_sdt_image_config *g, const struct snn_sdt_target *t)
+{
+    return g->lanes == t->lanes && g->pmem_log2 == t->pmem_log2 && g->wmem_log2 == t->wmem_log2 &&
+           g->qmem_log2 == t->qmem_log2 && g->dmem_log2 == t->dmem_log2 &&
+           g->evt_log2 == t->evt_log2 && g->fifo_log2 == t->fifo_log2;
+}
+
+/* What an sdt run needs: the image (read from a file, or built from a
+ * network for --target, default sdt), its checked view and the target
+ * file when one was loaded. */
+struct sdt_exec {
+    struct snn_diag *d;
+    struct snn_net *net;
+    struct snn_sdt_target *t;
+    char *bytes;
+    size_t size;
+    struct snn_image *img;
+};
+
+static int sdt_exec_load(const struct exec_opts *o, bool image, struct sdt_exec *x)
+{
+    memset(x, 0, sizeof *x);
+    x->d = snn_diag_new(stderr);
+    if (!x->d)
+        return SNN_ENOMEM;
+    int err = 0;
+    if (image) {
+        err = snn_image_read_file(o->file, x->d, &x->img);
+        if (err == SNN_EIO)
+            err = SNN_EPARSE;
+        if (!err && snn_image_header(x->img)->family != SNN_IMAGE_FAMILY_SDT) {
+            fprintf(stderr, "snnc: error: %s is a spinn image (for a board); the rtl device "
+                            "runs sdt images (snnc build --target sdt), the emulator this one "
+                            "(--device emu)\n", o->file);
+            err = SNN_EUNSUPPORTED;
+        }
+        if (!err && o->target) {
+            err = load_sdt_target(o->target, x->d, &x->t);
+            const struct snn_sdt_image_config *g = err ? NULL : snn_image_sdt_config(x->img);
+            if (g && !sdt_config_is(g, x->t)) {
+                fprintf(stderr, "snnc: error: %s was built for target '%s' (%u lanes), whose "
+                                "configuration is not target '%s''s (%u lanes)\n",
+                        o->file, g->name, g->lanes, x->t->name, x->t->lanes);
+                err = SNN_EPARSE;
+            }
+        }
+    } else {
+        err = load_net(o->file, x->d, &x->net);
+        if (!err)
+            err = load_sdt_target(o->target ? o->target : "sdt", x->d, &x->t);
+        if (!err)
+            err = sdt_image_in_memory(x->net, x->t, o->file, x->d, &x->bytes, &x->size);
+        if (!err)
+            err = snn_image_open(x->bytes, x->size, o->file, x->d, &x->img);
+    }
+    return err;
+}
+
+static void sdt_exec_free(struct sdt_exec *x)
+{
+    snn_image_free(x->img);
+    free(x->bytes);
+    snn_sdt_target_free(x->t);
+    snn_net_free(x->net);
+    snn_diag_free(x->d);
+}
+
+/* The multiply-accumulates a dense (ANN) execution of the program's
+ * synaptic layers makes in a step: every CONV tap of every input element
+ * (inputs all nonzero), and KV and QKV with every token of K and Q. */
+static uint64_t dense_macs(const struct snn_image *img)
+{
+    uint32_t n;
+    const unsigned char *p = snn_image_sdt_program(img, &n);
+    uint64_t macs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t d[SNN_SDT_DESC_WORDS];
+        memcpy(d, p + (size_t)i * SNN_SDT_DESC_BYTES, sizeof d);
+        uint64_t cin = SNN_SDT_CIN(d[1]), cout = SNN_SDT_COUT(d[1]);
+        uint64_t hin = SNN_SDT_HIN(d[2]), hout = SNN_SDT_HOUT(d[2]), wout = SNN_SDT_WOUT(d[2]);
+        uint64_t k = SNN_SDT_K(d[3]), h = SNN_SDT_HEADS(d[SNN_SDT_W_NP]);
+        switch (SNN_SDT_OPCODE(d[0])) {
+        case SNN_SDT_OP_CONV:
+            macs += (SNN_SDT_DEPTHWISE(d[3]) ? 1 : cin) * k * k * cout * hout * wout;
+            break;
+        case SNN_SDT_OP_KV:
+        case SNN_SDT_OP_QKV:
+            macs += h ? hin * cin * (cin / h) : 0;
+            break;
+        default:
+            break;
+        }
+    }
+    return macs;
+}
+
+/* The run's report: cycles, lane utilisation, SRAM traffic per memory,
+ * spikes per layer and the energy estimate (docs/sdt-accelerator.md,
+ * "Running an image"). */
+static void print_rtl_summary(const struct snn_rtl *r, const struct snn_image *img,
+                              const struct snn_sdt_target *t, const uint64_t *layer_spikes,
+                              uint32_t steps, double wall)
+{
+    /* Where the constants come from, when a target file says it: the one
+     * given, else the built-in target the image names if it is the same
+     * machine with the same constants. */
+    const char *source = t ? t->energy.source : NULL;
+    struct snn_sdt_target *named = NULL;
+    struct snn_machine *spinn = NULL;
+    const struct snn_sdt_image_config *gi = snn_image_sdt_config(img);
+    if (!t && snn_target_builtin_text(gi->name, NULL) &&
+        snn_target_load_any(gi->name, NULL, &spinn, &named) == 0 && named &&
+        sdt_config_is(gi, named) && (uint32_t)lround(named->energy.ac_pj * 1e6) == gi->e_ac_aj &&
+        (uint32_t)lround(named->energy.mac_pj * 1e6) == gi->e_mac_aj)
+        source = named->energy.source;
+    const struct snn_sdt_image_config *g = snn_image_sdt_config(img);
+    uint64_t c[SNN_SDT_COUNTERS];
+    snn_rtl_counters(r, c);
+    uint64_t L = g->lanes, cyc = c[SNN_SDT_COUNTER_CYCLES];
+    double us = g->clock_mhz ? (double)cyc / g->clock_mhz : 0;
+    fprintf(stderr,
+            "ran %u steps on the sdt RTL model (target '%s': %u lanes, %u MHz) in %.3f s\n", steps,
+            g->name, g->lanes, g->clock_mhz, wall);
+    fprintf(stderr, "  cycles %llu (%.1f a step), %.3f us at %u MHz\n", (unsigned long long)cyc,
+            steps ? (double)cyc / steps : 0.0, us, g->clock_mhz);
+    fprintf(stderr, "  %-24s %10s %12s %9s\n", "layer", "size", "spikes", "density");
+    for (uint32_t i = 0; i < snn_rtl_n_outputs(r); i++) {
+        const struct snn_sdt_image_output *o = snn_rtl_output_info(r, i);
+        if (!(o->flags & SNN_SDT_OUT_SPIKING))
+            continue;
+        double size = (double)o->c * o->h * o->w;
+        fprintf(stderr, "  %-24s %10.0f %12llu %8.2f%%\n", snn_rtl_output_name(r, i), size,
+                (unsigned long long)layer_spikes[i],
+                steps ? 100.0 * (double)layer_spikes[i] / (size * steps) : 0.0);
+    }
+    uint64_t pe = c[SNN_SDT_COUNTER_PE_LANES], pe_cyc = c[SNN_SDT_COUNTER_PE_CYCLES];
+    fprintf(stderr,
+            "  lane utilisation %.2f%% (busy lane-cycles %llu / (%llu lanes x %llu cycles)); "
+            "%.2f%% of the PE array's issued cycles (%llu); neuron unit %.2f%%\n",
+            cyc ? 100.0 * (double)pe / (double)(L * cyc) : 0.0, (unsigned long long)pe,
+            (unsigned long long)L, (unsigned long long)cyc,
+            pe_cyc ? 100.0 * (double)pe / (double)(L * pe_cyc) : 0.0, (unsigned long long)pe_cyc,
+            cyc ? 100.0 * (double)c[SNN_SDT_COUNTER_NEURON_LANES] / (double)(L * cyc) : 0.0);
+    static const char *const mems[] = {"WMEM", "QMEM", "DMEM", "EVT"};
+    const uint64_t bits[] = {L * 8, L * 64, L * 32, 32};
+    uint64_t rd_bits = 0, wr_bits = 0;
+    fprintf(stderr, "  SRAM %-6s %12s %12s %6s %14s\n", "", "reads", "writes", "bits", "bits moved");
+    for (unsigned m = 0; m < 4; m++) {
+        uint64_t rd = c[SNN_SDT_COUNTER_WMEM_READS + 2 * m];
+        uint64_t wr = c[SNN_SDT_COUNTER_WMEM_WRITES + 2 * m];
+        rd_bits += rd * bits[m];
+        wr_bits += wr * bits[m];
+        fprintf(stderr, "       %-6s %12llu %12llu %6llu %14llu\n", mems[m],
+                (unsigned long long)rd, (unsigned long long)wr, (unsigned long long)bits[m],
+                (unsigned long long)((rd + wr) * bits[m]));
+    }
+    fprintf(stderr, "  events in %llu, spikes out %llu, accumulates %llu, multiplies %llu\n",
+            (unsigned long long)c[SNN_SDT_COUNTER_EVENTS_IN],
+            (unsigned long long)c[SNN_SDT_COUNTER_SPIKES_OUT],
+            (unsigned long long)c[SNN_SDT_COUNTER_ACCUMULATES],
+            (unsigned long long)c[SNN_SDT_COUNTER_MULTIPLIES]);
+    /* The constants: the image's (attojoules), unless it holds none. */
+    double ac = g->e_ac_aj * 1e-6, mac = g->e_mac_aj * 1e-6, rb = g->e_read_bit_aj * 1e-6,
+           wb = g->e_write_bit_aj * 1e-6;
+    const char *from = "the image";
+    if (!g->e_ac_aj && !g->e_mac_aj && !g->e_read_bit_aj && !g->e_write_bit_aj) {
+        from = t ? "the target file (the image holds none)"
+                 : "the defaults of target sdt (the image holds none)";
+        ac = t ? t->energy.ac_pj : SNN_SDT_DEFAULT_E_AC_PJ;
+        mac = t ? t->energy.mac_pj : SNN_SDT_DEFAULT_E_MAC_PJ;
+        rb = t ? t->energy.read_bit_pj : SNN_SDT_DEFAULT_E_READ_BIT_PJ;
+        wb = t ? t->energy.write_bit_pj : SNN_SDT_DEFAULT_E_WRITE_BIT_PJ;
+    }
+    double e_ac = (double)c[SNN_SDT_COUNTER_ACCUMULATES] * ac;
+    double e_mul = (double)c[SNN_SDT_COUNTER_MULTIPLIES] * mac;
+    double e_sram = (double)rd_bits * rb + (double)wr_bits * wb;
+    double total = e_ac + e_mul + e_sram;
+    fprintf(stderr,
+            "  energy (estimate) %.4g uJ = AC %.4g uJ + MUL %.4g uJ + SRAM %.4g uJ "
+            "(%.4g uJ a step)\n",
+            total * 1e-6, e_ac * 1e-6, e_mul * 1e-6, e_sram * 1e-6,
+            steps ? total * 1e-6 / steps : 0.0);
+    fprintf(stderr,
+            "    E = AC x E_AC + MUL x E_MAC + bits read x E_rd + bits written x E_wr; from %s "
+            "(target '%s'): E_AC %g pJ, E_MAC %g pJ, E_rd %g pJ/bit, E_wr %g pJ/bit%s%s\n",
+            from, g->name, ac, mac, rb, wb, source ? "; " : "", source ? source : "");
+    uint64_t macs = dense_macs(img) * steps;
+    fprintf(stderr,
+            "    the same synaptic layers dense (an ANN, every input multiplied): %llu MACs x "
+            "E_MAC = %.4g uJ, %.3gx the estimate's AC + MUL\n",
+            (unsigned long long)macs, (double)macs * mac * 1e-6,
+            e_ac + e_mul > 0 ? (double)macs * mac / (e_ac + e_mul) : 0.0);
+    snn_machine_free(spinn);
+    snn_sdt_target_free(named);
+}
+
+/* snnc run --device rtl: an sdt image (or a layer graph built on the spot)
+ * on the accelerator's RTL model. */
+static int run_rtl(const struct exec_opts *o, bool image)
+{
+    struct sdt_exec x;
+    int err = sdt_exec_load(o, image, &x);
+    struct snn_rtl *r = NULL;
+    struct out_file so = {0};
+    uint64_t *layer_spikes = NULL;
+    uint32_t steps = 0;
+    if (!err) {
+        struct snn_rtl_options ro = {.trace_path = o->trace};
+        err = snn_rtl_new(x.img, &ro, x.d, &r);
+        if (err == SNN_EUNSUPPORTED || err == SNN_EINVAL)
+            err = SNN_EPARSE; /* an image this snnc cannot run is an error in the input */
+    }
+    if (!err) {
+        uint32_t T = snn_rtl_steps(r);
+        steps = o->steps ? (uint32_t)o->steps : T;
+        if (steps > T) {
+            fprintf(stderr, "snnc: error: the image's input holds %u steps, not %u\n", T, steps);
+            err = SNN_EPARSE;
+        }
+    }
+    if (!err && !(layer_spikes = snn_calloc(snn_rtl_n_outputs(r) + 1, sizeof *layer_spikes)))
+        err = SNN_ENOMEM;
+    if (!err && o->out && !(err = out_open(&so, o->out)))
+        fputs("step,layer,c,y,x,value\n", so.f);
+    double t0 = wall_s();
+    for (uint32_t s = 0; !err && s < steps; s++) {
+        if ((err = snn_rtl_step(r, x.d)))
+            break;
+        /* Every nonzero output of every spiking layer, in (y, x, c) order,
+         * as snnc sim -o writes them. */
+        for (uint32_t i = 0; i < snn_rtl_n_outputs(r); i++) {
+            const struct snn_sdt_image_output *oi = snn_rtl_output_info(r, i);
+            if (!(oi->flags & SNN_SDT_OUT_SPIKING))
+                continue;
+            const int32_t *v = snn_rtl_output(r, i);
+            const char *name = snn_rtl_output_name(r, i);
+            for (uint32_t y = 0; y < oi->h; y++)
+                for (uint32_t xx = 0; xx < oi->w; xx++)
+                    for (uint32_t ch = 0; ch < oi->c; ch++) {
+                        int32_t val = v[((size_t)ch * oi->h + y) * oi->w + xx];
+                        if (!val)
+                            continue;
+                        layer_spikes[i]++;
+                        if (so.f)
+                            fprintf(so.f, "%u,%s,%u,%u,%u,%d\n", s, name, ch, y, xx, val);
+                    }
+        }
+        if (so.f && ferror(so.f)) {
+            fprintf(stderr, "snnc: error: writing the spikes failed: %s\n", strerror(errno));
+            err = SNN_EIO;
+        }
+    }
+    double wall = wall_s() - t0;
+    int cerr = out_close(&so, !err);
+    err = err ? err : cerr;
+    if (!err && !o->quiet)
+        print_rtl_summary(r, x.img, x.t, layer_spikes, steps, wall);
+    snn_rtl_free(r); /* closes the trace */
+    snn_free(layer_spikes);
+    sdt_exec_free(&x);
+    return exit_code_of(err);
+}
+
+/* snnc verify for an sdt target: the reference simulator (lquant + lsim)
+ * against the backend's image on the RTL model, every output tensor of
+ * every step, bit for bit. */
+static int verify_sdt(const struct exec_opts *o)
+{
+    struct sdt_exec x;
+    int err = sdt_exec_load(o, false, &x);
+    struct snn_lquant *lq = NULL;
+    struct snn_lsim *ls = NULL;
+    struct snn_rtl *r = NULL;
+    int32_t *ref = NULL;
+    uint32_t steps = 0;
+    uint64_t spikes = 0;
+    double t_ref = 0, t_rtl = 0;
+    if (!err)
+        err = snn_layers_quantize(x.net, x.d, &lq);
+    if (!err)
+        err = snn_lsim_new(x.net, lq, false, &ls);
+    if (!err) {
+        err = snn_rtl_new(x.img, NULL, x.d, &r);
+        if (err == SNN_EUNSUPPORTED)
+            err = SNN_EPARSE;
+    }
+    if (!err) {
+        uint32_t T = snn_rtl_steps(r), most = 1;
+        steps = o->steps && o->steps < T ? (uint32_t)o->steps : T;
+        if (o->steps > T)
+            fprintf(stderr, "snnc: note: a layer graph runs for its %u timesteps; --steps %llu "
+                            "is more\n", T, (unsigned long long)o->steps);
+        for (uint32_t i = 0; i < snn_rtl_n_outputs(r); i++) {
+            const struct snn_sdt_image_output *oi = snn_rtl_output_info(r, i);
+            if (oi->c * oi->h * oi->w > most)
+                most = oi->c * oi->h * oi->w;
+        }
+        if (!(ref = snn_malloc((size_t)most * sizeof *ref)))
+            err = SNN_ENOMEM;
+    }
+    for (uint32_t s = 0; !err && s < steps; s++) {
+        double t0 = wall_s();
+        err = snn_lsim_step(ls, NULL);
+        t_ref += wall_s() - t0;
+        t0 = wall_s();
+        if (!err)
+            err = snn_rtl_step(r, x.d);
+        t_rtl += wall_s() - t0;
+        /* Outputs in the table's order (graph order), elements in [c][h][w]
+         * order: the first index where they differ is the first difference. */
+        for (uint32_t i = 0; !err && i < snn_rtl_n_outputs(r); i++) {
+            const struct snn_sdt_image_output *oi = snn_rtl_output_info(r, i);
+            const int32_t *v = snn_rtl_output(r, i);
+            uint32_t size = oi->c * oi->h * oi->w, k = 0;
+            snn_lsim_read(ls, oi->node, ref);
+            while (k < size && ref[k] == v[k])
+                k++;
+            if (oi->flags & SNN_SDT_OUT_SPIKING)
+                for (uint32_t e = 0; e < size; e++)
+                    spikes += ref[e] != 0;
+            if (k < size) {
+                static const char *const kinds[] = {"spikes", "counts", "q16"};
+                uint32_t hw = oi->h * oi->w;
+                printf("first difference: step %u, layer '%s' [%u, %u, %u] %s, element %u "
+                       "(c %u, y %u, x %u): %d on the reference simulator, %d on the "
+                       "accelerator\n",
+                       s, snn_rtl_output_name(r, i), oi->c, oi->h, oi->w,
+                       kinds[oi->kind < 3 ? oi->kind : 2], k, k / hw, k % hw / oi->w, k % oi->w,
+                       ref[k], v[k]);
+                err = SNN_EMISMATCH;
+            }
+        }
+    }
+    if (!err && !o->quiet) {
+        uint64_t c[SNN_SDT_COUNTERS];
+        snn_rtl_counters(r, c);
+        printf("%s on %s: %llu spikes in %u steps, identical on the reference simulator "
+               "(%.3f s) and the accelerator's RTL (%.3f s, %llu cycles)\n",
+               x.net->name ? x.net->name : o->file, x.t->name, (unsigned long long)spikes, steps,
+               t_ref, t_rtl, (unsigned long long)c[SNN_SDT_COUNTER_CYCLES]);
+    }
+    snn_free(ref);
+    snn_rtl_free(r);
+    snn_lsim_free(ls);
+    snn_lquant_free(lq);
+    sdt_exec_free(&x);
+    return exit_code_of(err);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct exec_opts o;
@@ -1341,6 +1771,15 @@ static int cmd_run(int argc, char **argv)
     if (u)
         return u < 0 ? 0 : u;
     bool image = is_image(o.file);
+    bool rtl = o.device && !strcmp(o.device, "rtl");
+    if (o.trace && !rtl)
+        return usage_error(RUN_HELP, "%s", "--trace is for --device rtl");
+    if (rtl && (o.input || o.counters || o.npc || o.threads))
+        return usage_error(RUN_HELP, "%s",
+                           "--input, --counters, --neurons-per-core and --threads are for the "
+                           "emulator, not --device rtl");
+    if (rtl)
+        return run_rtl(&o, image);
     if (!image && !o.target)
         return usage_error(RUN_HELP, "%s",
                            "a network needs --target (or give an image: snnc build)");
@@ -1429,6 +1868,20 @@ static int cmd_verify(int argc, char **argv)
         return u < 0 ? 0 : u;
     if (!o.target)
         return usage_error(VERIFY_HELP, "%s", "missing --target (snnc targets lists the built-in ones)");
+    {
+        /* An sdt target: the reference simulator against the RTL model. */
+        struct snn_machine *m = NULL;
+        struct snn_sdt_target *t = NULL;
+        struct snn_diag *d = snn_diag_new(stderr);
+        int err = d ? snn_target_load_any(o.target, d, &m, &t) : SNN_ENOMEM;
+        snn_machine_free(m);
+        snn_sdt_target_free(t);
+        snn_diag_free(d);
+        if (err) /* reported */
+            return exit_code_of(err == SNN_EIO ? SNN_EPARSE : err);
+        if (t)
+            return verify_sdt(&o);
+    }
     struct exec_state x;
     int err = exec_load(&o, false, &x);
     struct snn_net *net = x.net;

@@ -18,7 +18,8 @@ has "$tmp/out" "^spinn3 +4 +68 +128 MiB +2x2 +full +yes " "spinn3: 4 chips, wrap
 has "$tmp/out" "^spinn5 +48 +816 +128 MiB +8x8 +spinn5_board +no " "spinn5: 48 chips, one board"
 has "$tmp/out" "^spinn5x27 +1296 +22032 +128 MiB +36x36 +full +yes " "spinn5x27: 1296 chips"
 has "$tmp/out" "^sdt +sdt +16 +16384 +65536 +4096 +65536 +262144 " "sdt: the accelerator, in its own table"
-[ "$(wc -l <"$tmp/out")" -eq 7 ] && ok "four targets" || bad "want three spinn rows, a blank line and the sdt table"
+has "$tmp/out" "^sdt4 +sdt +4 +1024 +4096 +256 +4096 +4096 " "sdt4: the RTL test model"
+[ "$(wc -l <"$tmp/out")" -eq 8 ] && ok "five targets" || bad "want three spinn rows, a blank line and the sdt table of two"
 
 # One target in detail.
 expect 0 "targets spinn5" -- "$snnc" targets spinn5

@@ -32,6 +32,7 @@
 #include "support/crc32.h"
 #include "support/err.h"
 
+#include "image_testlib.h"
 #include "sink.h"
 
 #define NONE SNN_SDT_NONE
@@ -726,22 +727,6 @@ static void test_image_deterministic(void **state)
     free(img[1]);
 }
 
-/* Recomputes every checksum after a change. */
-static void reseal(uint8_t *img)
-{
-    struct snn_image_header h;
-    memcpy(&h, img, sizeof h);
-    for (uint32_t k = 0; k < h.n_sections; k++) {
-        struct snn_image_section s;
-        memcpy(&s, img + 48 + 24 * k, sizeof s);
-        s.crc = snn_crc32(0, img + s.off_lo, s.bytes);
-        memcpy(img + 48 + 24 * k, &s, sizeof s);
-    }
-    h.table_crc = snn_crc32(0, img + 48, 24 * h.n_sections);
-    h.header_crc = snn_crc32(0, &h, 44);
-    memcpy(img, &h, sizeof h);
-}
-
 static uint32_t sec_off(const uint8_t *img, uint32_t k)
 {
     struct snn_image_section s;
@@ -768,7 +753,7 @@ static void expect_refused(const uint8_t *orig, size_t n, void (*change)(uint8_t
     memcpy(img, orig, n);
     change(img);
     if (seal)
-        reseal(img);
+        snn_test_reseal(img);
     struct sink s;
     sink_open(&s);
     struct snn_image *im = NULL;

@@ -405,11 +405,13 @@ static void test_builtins(void **state)
     size_t n = 0;
     while (snn_target_builtin_name(n))
         n++;
-    /* "sdt" sorts first: the accelerator (tests/unit/test_sdt_backend.c) */
-    assert_int_equal(n, 4);
+    /* "sdt" and "sdt4" sort first: the accelerator and its RTL test model
+     * (tests/unit/test_sdt_backend.c, test_rtl_device.c) */
+    assert_int_equal(n, 5);
     assert_string_equal(snn_target_builtin_name(0), "sdt");
+    assert_string_equal(snn_target_builtin_name(1), "sdt4");
     for (size_t i = 0; i < 3; i++) {
-        assert_string_equal(snn_target_builtin_name(i + 1), want[i].name);
+        assert_string_equal(snn_target_builtin_name(i + 2), want[i].name);
         struct snn_machine *m = NULL;
         assert_int_equal(snn_target_load(want[i].name, NULL, &m), 0);
         assert_string_equal(m->name, want[i].name);
@@ -441,7 +443,7 @@ static void test_builtins(void **state)
         assert_int_equal(text[blen], 0);
         free(file);
     }
-    assert_null(snn_target_builtin_name(4));
+    assert_null(snn_target_builtin_name(5));
     assert_null(snn_target_builtin_text("spinn4", NULL));
 }
 
@@ -478,8 +480,8 @@ static void test_load(void **state)
     fclose(f);
     assert_non_null(strstr(out, "unknown target 'spin5': not a built-in target nor a file "
                                 "(did you mean 'spinn5'?)"));
-    assert_non_null(strstr(out, "unknown target 'nothing': not a built-in target (sdt, spinn3, "
-                                "spinn5, spinn5x27) nor a file"));
+    assert_non_null(strstr(out, "unknown target 'nothing': not a built-in target (sdt, sdt4, "
+                                "spinn3, spinn5, spinn5x27) nor a file"));
     assert_non_null(strstr(out, ":3:19: error: unknown key 'heigth' in 'chips' (did you mean "
                                 "'height'?)"));
     assert_non_null(strstr(out, "3 | chips: {width: 4, heigth: 3}"));
