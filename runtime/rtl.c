@@ -135,6 +135,7 @@ void snn_rtl_step_counters(const struct snn_rtl *r, uint64_t out[SNN_SDT_COUNTER
 }
 uint64_t snn_rtl_fifo_events(const struct snn_rtl *r) { (void)r; return 0; }
 uint64_t snn_rtl_cycle_limit(const struct snn_rtl *r) { (void)r; return 0; }
+uint64_t snn_rtl_model_cycles(const struct snn_rtl *r) { (void)r; return 0; }
 int snn_rtl_write_desc(struct snn_rtl *r, uint32_t k, const uint32_t words[SNN_SDT_DESC_WORDS],
                        struct snn_diag *d)
 {
@@ -558,6 +559,11 @@ uint64_t snn_rtl_fifo_events(const struct snn_rtl *r)
 uint64_t snn_rtl_cycle_limit(const struct snn_rtl *r)
 {
     return r->limit;
+}
+
+uint64_t snn_rtl_model_cycles(const struct snn_rtl *r)
+{
+    return snn_sdt_cycles(r->h);
 }
 
 int snn_rtl_write_desc(struct snn_rtl *r, uint32_t k, const uint32_t words[SNN_SDT_DESC_WORDS],

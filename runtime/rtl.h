@@ -81,6 +81,10 @@ void snn_rtl_step_counters(const struct snn_rtl *r, uint64_t out[SNN_SDT_COUNTER
 uint64_t snn_rtl_fifo_events(const struct snn_rtl *r);
 /* The cycle limit of a step in force. */
 uint64_t snn_rtl_cycle_limit(const struct snn_rtl *r);
+/* Every clock cycle the model has been given since it was opened: the
+ * machine's and the host bus's (loading, input, read-back); what a
+ * simulation speed is measured in. */
+uint64_t snn_rtl_model_cycles(const struct snn_rtl *r);
 
 /*
  * An upper bound on the cycles one step of the program takes: every

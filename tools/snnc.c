@@ -1640,6 +1640,7 @@ static int run_rtl(const struct exec_opts *o, bool image)
     if (!err && o->out && !(err = out_open(&so, o->out)))
         fputs("step,layer,c,y,x,value\n", so.f);
     double t0 = wall_s();
+    uint64_t clocked = r ? snn_rtl_model_cycles(r) : 0;
     for (uint32_t s = 0; !err && s < steps; s++) {
         if ((err = snn_rtl_step(r, x.d)))
             break;
@@ -1668,10 +1669,16 @@ static int run_rtl(const struct exec_opts *o, bool image)
         }
     }
     double wall = wall_s() - t0;
+    clocked = r ? snn_rtl_model_cycles(r) - clocked : 0;
     int cerr = out_close(&so, !err);
     err = err ? err : cerr;
-    if (!err && !o->quiet)
+    if (!err && !o->quiet) {
         print_rtl_summary(r, x.img, x.t, layer_spikes, steps, wall);
+        fprintf(stderr,
+                "  model: %llu cycles in %.3f s, %.3g a second (every clock the model was "
+                "given in the steps: the machine's and the host bus's)\n",
+                (unsigned long long)clocked, wall, wall > 0 ? (double)clocked / wall : 0.0);
+    }
     snn_rtl_free(r); /* closes the trace */
     snn_free(layer_spikes);
     sdt_exec_free(&x);
