@@ -1697,7 +1697,7 @@ static int verify_sdt(const struct exec_opts *o)
     struct snn_rtl *r = NULL;
     int32_t *ref = NULL;
     uint32_t steps = 0;
-    uint64_t spikes = 0;
+    uint64_t spikes = 0, values = 0;
     double t_ref = 0, t_rtl = 0;
     if (!err)
         err = snn_layers_quantize(x.net, x.d, &lq);
@@ -1739,6 +1739,7 @@ static int verify_sdt(const struct exec_opts *o)
             snn_lsim_read(ls, oi->node, ref);
             while (k < size && ref[k] == v[k])
                 k++;
+            values += size;
             if (oi->flags & SNN_SDT_OUT_SPIKING)
                 for (uint32_t e = 0; e < size; e++)
                     spikes += ref[e] != 0;
@@ -1759,9 +1760,11 @@ static int verify_sdt(const struct exec_opts *o)
         uint64_t c[SNN_SDT_COUNTERS];
         snn_rtl_counters(r, c);
         printf("%s on %s: %llu spikes in %u steps, identical on the reference simulator "
-               "(%.3f s) and the accelerator's RTL (%.3f s, %llu cycles)\n",
+               "(%.3f s) and the accelerator's RTL (%.3f s, %llu cycles); %llu output values "
+               "compared\n",
                x.net->name ? x.net->name : o->file, x.t->name, (unsigned long long)spikes, steps,
-               t_ref, t_rtl, (unsigned long long)c[SNN_SDT_COUNTER_CYCLES]);
+               t_ref, t_rtl, (unsigned long long)c[SNN_SDT_COUNTER_CYCLES],
+               (unsigned long long)values);
     }
     snn_free(ref);
     snn_rtl_free(r);
