@@ -12,8 +12,8 @@
  * code 4 depends on run-time counts and code 6 on event contents, so
  * neither is decided here).
  *
- * Names differ from sim-hw/harness.h's (SNN_SDT_MEMSEL_*, SNN_SDT_ADDR_*,
- * SNN_SDT_COUNTER_*) so that a file may include both.
+ * sim-hw/harness.h takes its register map, memory numbers and counters
+ * from here.
  *
  * Freestanding: stdint only, no allocation, every function static inline.
  */

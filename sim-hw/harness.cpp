@@ -448,11 +448,11 @@ extern "C" int snn_sdt_error_info(struct snn_sdt_rtl *rtl, unsigned *code, unsig
     return 0;
 }
 
-extern "C" int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_NCOUNTERS])
+extern "C" int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_COUNTERS])
 {
     if (!rtl || !counters)
         return SNN_EINVAL;
-    for (unsigned n = 0; n < SNN_SDT_NCOUNTERS; n++) {
+    for (unsigned n = 0; n < SNN_SDT_COUNTERS; n++) {
         uint64_t lo = bus_read(rtl, SNN_SDT_ADDR_COUNTERS + 8 * n);
         uint64_t hi = bus_read(rtl, SNN_SDT_ADDR_COUNTERS + 8 * n + 4);
         counters[n] = lo | hi << 32;

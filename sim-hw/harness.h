@@ -46,37 +46,18 @@ struct snn_sdt_rtl_options {
     const struct snn_sdt_rtl_config *config;
 };
 
-/* The memories, in MEM_SEL's numbering. */
+/* The memories, in MEM_SEL's numbering (abi/sdt.h). */
 enum snn_sdt_mem {
-    SNN_SDT_PMEM = 0,
-    SNN_SDT_WMEM = 1,
-    SNN_SDT_QMEM = 2,
-    SNN_SDT_DMEM = 3,
-    SNN_SDT_EVT = 4
+    SNN_SDT_PMEM = SNN_SDT_MEMSEL_PMEM,
+    SNN_SDT_WMEM = SNN_SDT_MEMSEL_WMEM,
+    SNN_SDT_QMEM = SNN_SDT_MEMSEL_QMEM,
+    SNN_SDT_DMEM = SNN_SDT_MEMSEL_DMEM,
+    SNN_SDT_EVT = SNN_SDT_MEMSEL_EVT
 };
 
 /* Register addresses, bits and codes: abi/sdt.h (SNN_SDT_ADDR_*, ...). */
 
-/* The counters (docs/sdt-accelerator.md, "Counters"). */
-enum snn_sdt_counter {
-    SNN_SDT_CNT_CYCLES = 0,
-    SNN_SDT_CNT_PE_LANES = 1,
-    SNN_SDT_CNT_PE_CYCLES = 2,
-    SNN_SDT_CNT_NEURON_LANES = 3,
-    SNN_SDT_CNT_WMEM_READS = 4,
-    SNN_SDT_CNT_WMEM_WRITES = 5,
-    SNN_SDT_CNT_QMEM_READS = 6,
-    SNN_SDT_CNT_QMEM_WRITES = 7,
-    SNN_SDT_CNT_DMEM_READS = 8,
-    SNN_SDT_CNT_DMEM_WRITES = 9,
-    SNN_SDT_CNT_EVT_READS = 10,
-    SNN_SDT_CNT_EVT_WRITES = 11,
-    SNN_SDT_CNT_EVENTS_IN = 12,
-    SNN_SDT_CNT_SPIKES_OUT = 13,
-    SNN_SDT_CNT_ACCUMULATES = 14,
-    SNN_SDT_CNT_MULTIPLIES = 15,
-    SNN_SDT_NCOUNTERS = 16
-};
+/* The counters: abi/sdt.h (SNN_SDT_COUNTER_*, SNN_SDT_COUNTERS of them). */
 
 /* How a step ended. */
 enum snn_sdt_stop {
@@ -123,7 +104,7 @@ int snn_sdt_run(struct snn_sdt_rtl *rtl, uint64_t max_cycles, enum snn_sdt_stop 
 /* ERROR_INFO's fields. */
 int snn_sdt_error_info(struct snn_sdt_rtl *rtl, unsigned *code, unsigned *pc);
 
-int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_NCOUNTERS]);
+int snn_sdt_counters(struct snn_sdt_rtl *rtl, uint64_t counters[SNN_SDT_COUNTERS]);
 int snn_sdt_counters_reset(struct snn_sdt_rtl *rtl);
 
 /* Moves the FIFO's remaining events into the handle's buffer, then copies

@@ -458,11 +458,11 @@ static void test_clear_end(void **state)
         bool cleared = i >= 4 && i < 44;
         assert_int_equal(got[i], cleared ? 0 : ones[i]);
     }
-    uint64_t c[SNN_SDT_NCOUNTERS];
+    uint64_t c[SNN_SDT_COUNTERS];
     assert_int_equal(snn_sdt_counters(rtl, c), 0);
-    assert_int_equal(c[SNN_SDT_CNT_DMEM_WRITES], 10);
-    assert_int_equal(c[SNN_SDT_CNT_PE_CYCLES], 0);
-    assert_true(c[SNN_SDT_CNT_CYCLES] > 2 * 17 && c[SNN_SDT_CNT_CYCLES] < 2 * 17 + 20);
+    assert_int_equal(c[SNN_SDT_COUNTER_DMEM_WRITES], 10);
+    assert_int_equal(c[SNN_SDT_COUNTER_PE_CYCLES], 0);
+    assert_true(c[SNN_SDT_COUNTER_CYCLES] > 2 * 17 && c[SNN_SDT_COUNTER_CYCLES] < 2 * 17 + 20);
     uint32_t pc, cnt;
     assert_int_equal(snn_sdt_reg_read(rtl, SNN_SDT_ADDR_PC, &pc), 0);
     assert_int_equal(pc, 1);
@@ -576,7 +576,7 @@ static void run_layer(const struct layer *ly)
         }
 
         /* Counters: one accumulate per (set bit, valid tap, output channel). */
-        uint64_t c[SNN_SDT_NCOUNTERS];
+        uint64_t c[SNN_SDT_COUNTERS];
         assert_int_equal(snn_sdt_counters(rtl, c), 0);
         uint64_t adds = 0, words = 0;
         for (unsigned ci = 0; ci < g->cin; ci++)
@@ -597,15 +597,15 @@ static void run_layer(const struct layer *ly)
                     adds += (uint64_t)passes * taps * (g->dw ? 1 : g->cout);
                     words += (uint64_t)passes * taps * (g->dw ? 1 : groups(g->cout));
                 }
-        assert_int_equal(c[SNN_SDT_CNT_ACCUMULATES], adds);
-        assert_int_equal(c[SNN_SDT_CNT_PE_LANES], adds);
-        assert_int_equal(c[SNN_SDT_CNT_PE_CYCLES], words);
-        assert_int_equal(c[SNN_SDT_CNT_WMEM_READS], words);
-        assert_int_equal(c[SNN_SDT_CNT_EVENTS_IN], nev);
-        assert_int_equal(c[SNN_SDT_CNT_MULTIPLIES], nout);
-        assert_int_equal(c[SNN_SDT_CNT_NEURON_LANES], nout);
-        assert_int_equal(c[SNN_SDT_CNT_SPIKES_OUT], nexp);
-        assert_int_equal(c[SNN_SDT_CNT_QMEM_READS], nwords);
+        assert_int_equal(c[SNN_SDT_COUNTER_ACCUMULATES], adds);
+        assert_int_equal(c[SNN_SDT_COUNTER_PE_LANES], adds);
+        assert_int_equal(c[SNN_SDT_COUNTER_PE_CYCLES], words);
+        assert_int_equal(c[SNN_SDT_COUNTER_WMEM_READS], words);
+        assert_int_equal(c[SNN_SDT_COUNTER_EVENTS_IN], nev);
+        assert_int_equal(c[SNN_SDT_COUNTER_MULTIPLIES], nout);
+        assert_int_equal(c[SNN_SDT_COUNTER_NEURON_LANES], nout);
+        assert_int_equal(c[SNN_SDT_COUNTER_SPIKES_OUT], nexp);
+        assert_int_equal(c[SNN_SDT_COUNTER_QMEM_READS], nwords);
     }
     free(in); free(res); free(acc); free(v); free(s); free(out); free(got); free(ev); free(evg);
 }
@@ -775,9 +775,9 @@ static void test_zero_spikes(void **state)
     events_load(0, 0, 100, NULL, 0);
     assert_int_equal(snn_sdt_counters_reset(rtl), 0);
     assert_int_equal(step(), SNN_SDT_STOP_DONE);
-    uint64_t c[SNN_SDT_NCOUNTERS];
+    uint64_t c[SNN_SDT_COUNTERS];
     assert_int_equal(snn_sdt_counters(rtl, c), 0);
-    base_cycles = c[SNN_SDT_CNT_CYCLES];
+    base_cycles = c[SNN_SDT_COUNTER_CYCLES];
     for (unsigned i = 0; i < 2; i++) {
         struct prog p = {0};
         p_conv(&p, &gs[i], 0, 0, 0);
@@ -787,10 +787,10 @@ static void test_zero_spikes(void **state)
         assert_int_equal(snn_sdt_counters_reset(rtl), 0);
         assert_int_equal(step(), SNN_SDT_STOP_DONE);
         assert_int_equal(snn_sdt_counters(rtl, c), 0);
-        cyc[i] = c[SNN_SDT_CNT_CYCLES];
-        assert_int_equal(c[SNN_SDT_CNT_PE_CYCLES], 0);
-        assert_int_equal(c[SNN_SDT_CNT_DMEM_READS], 0);
-        assert_int_equal(c[SNN_SDT_CNT_EVT_READS], 0);
+        cyc[i] = c[SNN_SDT_COUNTER_CYCLES];
+        assert_int_equal(c[SNN_SDT_COUNTER_PE_CYCLES], 0);
+        assert_int_equal(c[SNN_SDT_COUNTER_DMEM_READS], 0);
+        assert_int_equal(c[SNN_SDT_COUNTER_EVT_READS], 0);
     }
     assert_int_equal(cyc[0], cyc[1]);
     /* fetch (17) + check + the empty walk + the next fetch's setup */
@@ -809,9 +809,9 @@ static void test_zero_spikes(void **state)
     assert_int_equal(snn_sdt_counters_reset(rtl), 0);
     assert_int_equal(step(), SNN_SDT_STOP_DONE);
     assert_int_equal(snn_sdt_counters(rtl, c), 0);
-    assert_int_equal(c[SNN_SDT_CNT_PE_CYCLES], 36);
-    assert_int_equal(c[SNN_SDT_CNT_PE_LANES], 36 * 4);
-    assert_int_equal(c[SNN_SDT_CNT_CYCLES], cyc[1] + 36 + 1);
+    assert_int_equal(c[SNN_SDT_COUNTER_PE_CYCLES], 36);
+    assert_int_equal(c[SNN_SDT_COUNTER_PE_LANES], 36 * 4);
+    assert_int_equal(c[SNN_SDT_COUNTER_CYCLES], cyc[1] + 36 + 1);
 }
 
 /* Lane utilisation of a dense layer whose C_out fills the groups. */
@@ -822,12 +822,12 @@ static void test_utilisation(void **state)
                        .np = {1, 16, 1, 0, 65536, false, true}, .steps = 1, .density_pct = 30};
     layer_init(&ly);
     run_layer(&ly);
-    uint64_t c[SNN_SDT_NCOUNTERS];
+    uint64_t c[SNN_SDT_COUNTERS];
     assert_int_equal(snn_sdt_counters(rtl, c), 0);
-    double util = (double)c[SNN_SDT_CNT_PE_LANES] / ((double)L * (double)c[SNN_SDT_CNT_PE_CYCLES]);
+    double util = (double)c[SNN_SDT_COUNTER_PE_LANES] / ((double)L * (double)c[SNN_SDT_COUNTER_PE_CYCLES]);
     print_message("dense 16 -> 16 3x3: lane utilisation %.3f, %llu PE cycles of %llu\n", util,
-                  (unsigned long long)c[SNN_SDT_CNT_PE_CYCLES],
-                  (unsigned long long)c[SNN_SDT_CNT_CYCLES]);
+                  (unsigned long long)c[SNN_SDT_COUNTER_PE_CYCLES],
+                  (unsigned long long)c[SNN_SDT_COUNTER_CYCLES]);
     assert_true(util >= 0.8);
     layer_free(&ly);
 }
@@ -935,10 +935,10 @@ static void test_sumpool(void **state)
     tensor_load(40, got, c_n, 1, 1);
     for (unsigned c = 0; c < c_n; c++)
         assert_int_equal(got[c], sum[c]);
-    uint64_t cn[SNN_SDT_NCOUNTERS];
+    uint64_t cn[SNN_SDT_COUNTERS];
     assert_int_equal(snn_sdt_counters(rtl, cn), 0);
-    assert_int_equal(cn[SNN_SDT_CNT_EVENTS_IN], n);
-    assert_int_equal(cn[SNN_SDT_CNT_PE_CYCLES], n);
+    assert_int_equal(cn[SNN_SDT_COUNTER_EVENTS_IN], n);
+    assert_int_equal(cn[SNN_SDT_COUNTER_PE_CYCLES], n);
 }
 
 /* SDSA v2's linear form: KV from K's events and V (step 1), then QKV from
@@ -988,10 +988,10 @@ static void test_kv_qkv(void **state)
         prog_load(&p);
         assert_int_equal(snn_sdt_counters_reset(rtl), 0);
         assert_int_equal(step(), SNN_SDT_STOP_DONE);
-        uint64_t cn[SNN_SDT_NCOUNTERS];
+        uint64_t cn[SNN_SDT_COUNTERS];
         assert_int_equal(snn_sdt_counters(rtl, cn), 0);
-        assert_int_equal(cn[SNN_SDT_CNT_EVENTS_IN], nk);
-        assert_int_equal(cn[SNN_SDT_CNT_PE_CYCLES], nk * dw);
+        assert_int_equal(cn[SNN_SDT_COUNTER_EVENTS_IN], nk);
+        assert_int_equal(cn[SNN_SDT_COUNTER_PE_CYCLES], nk * dw);
         uint32_t rows[16 * 16];
         assert_int_equal(snn_sdt_mem_dump(rtl, SNN_SDT_DMEM, KV_AT, rows, (size_t)c_n * dw * L), 0);
         for (unsigned i = 0; i < c_n; i++)
