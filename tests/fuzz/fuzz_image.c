@@ -6,8 +6,10 @@
  * (every payload's that lies inside the input, the table's, the header's)
  * are made right, so mutations get past the CRCs into the checks of the
  * sections' contents.  The contract: either 0 and an image whose every
- * accessor can be walked (describe, every slice's DTCM image and SDRAM
- * words, every chip's routes, all read byte by byte), or SNN_EPARSE with
+ * accessor can be walked (describe; for spinn images every slice's DTCM
+ * image and SDRAM words and every chip's routes, for sdt images the
+ * configuration, program, memories, lists, input events and outputs; all
+ * read byte by byte), or SNN_EPARSE with
  * exactly one error, or SNN_ENOMEM.  Crashes, sanitizer reports (reads
  * outside the input above all), leaks and hangs are the findings.
  * Seeds: tests/fuzz/corpus/image/ (written by tests/unit/test_image).
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "abi/image.h"
+#include "abi/sdt.h"
 #include "runtime/image.h"
 #include "support/crc32.h"
 #include "support/err.h"
@@ -34,9 +37,39 @@ static uint32_t sum(const void *p, uint64_t n)
     return s;
 }
 
+/* An sdt image: every part the accessors give, read byte by byte. */
+static void walk_sdt(const struct snn_image *img, FILE *sink)
+{
+    const struct snn_sdt_image_config *c = snn_image_sdt_config(img);
+    uint32_t acc = sum(c, sizeof *c), n, bytes;
+    const void *prog = snn_image_sdt_program(img, &n);
+    acc += sum(prog, 4ull * SNN_SDT_DESC_WORDS * n);
+    const void *w = snn_image_sdt_wmem(img, &bytes);
+    acc += sum(w, bytes);
+    const void *q = snn_image_sdt_qmem(img, &bytes);
+    acc += sum(q, bytes);
+    acc += sum(snn_image_sdt_lists(img), 16 * sizeof(struct snn_sdt_image_list));
+    const void *offsets, *events;
+    const struct snn_sdt_image_input *in = snn_image_sdt_input(img, &offsets, &events);
+    acc += sum(in, sizeof *in);
+    if (offsets)
+        acc += sum(offsets, 4ull * (in->steps + 1));
+    if (events)
+        acc += sum(events, 4ull * in->n_events);
+    const struct snn_sdt_image_output *o = snn_image_sdt_outputs(img, &n);
+    acc += sum(o, sizeof *o * (uint64_t)n);
+    for (uint32_t i = 0; i < n; i++)
+        acc += (uint32_t)strlen(snn_image_sdt_output_name(img, i));
+    fprintf(sink, "%u\n", acc);
+}
+
 static void walk(const struct snn_image *img, FILE *sink)
 {
     snn_image_describe(img, true, sink);
+    if (snn_image_header(img)->family == SNN_IMAGE_FAMILY_SDT) {
+        walk_sdt(img, sink);
+        return;
+    }
     const uint32_t *dead;
     const struct snn_image_machine *m = snn_image_machine(img, &dead);
     const struct snn_image_run *r = snn_image_run(img);
