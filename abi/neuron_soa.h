@@ -13,8 +13,12 @@
  *
  * A step takes neurons [lo, hi), consumes their input words (setting them
  * to 0), writes the indices of the neurons that fired to fired[] in
- * ascending order and returns how many.  Values are worked on in 64 bits
- * and stored as the int32 words of the state.
+ * ascending order and returns how many.  The portable forms work on
+ * values in 64 bits and store them as the int32 words of the state.  The
+ * vector forms step sixteen neurons at a time in 32-bit lanes where their
+ * words lie within bounds derived from the parameters under which no
+ * saturation can bind (fx_soa_bounds, with the proof), and eight at a time
+ * in 64-bit lanes with every saturation otherwise.
  *
  * Freestanding: no libc, no allocation, no floating point.
  */
@@ -85,6 +89,99 @@ static inline int fx_soa_cond_ok(const struct fx_lif_cond_exp *p)
            fx_soa_unit(p->p22e) && fx_soa_unit(p->p22i);
 }
 
+/* ---- where saturation cannot happen ------------------------------------------ *
+ *
+ * In a live network the values stay far from the int32 limits, so the
+ * vector forms test each group of eight neurons once: when every input
+ * word and synaptic state lies in [-2^x_bits, 2^x_bits) and every voltage
+ * in [-2^v_bits, 2^v_bits), none of the step's saturations can change a
+ * value, and a form without them computes the same bits; otherwise the
+ * group takes the exact form.  The bounds come from the parameters, once
+ * per call, by the proofs below (x_bits = 0: no fast form for them).
+ *
+ * The product of a with |a| <= A and a coefficient {m, s} (s >= 1) is
+ * floor((a m + 2^(s-1)) / 2^s), which lies in [-P, P] for
+ * P = floor(A |m| / 2^s) + 1 (fx_soa_pbound; A |m| <= 2^62 fits uint64).
+ * So its saturation is a no-op when P <= INT32_MAX.  With X = 2^x_bits
+ * (x_bits <= 30) and V = 2^v_bits:
+ *   e = xe + ie lies in [-2X, 2X - 2], inside int32: no saturation, |e| <= 2X;
+ *   c - v for a constant c lies within |c| + V: no saturation if that is
+ *   <= INT32_MAX;
+ *   a sum of terms whose bounds add up to at most INT32_MAX cannot saturate.
+ * The decays (p11, p22) never saturate (fx_soa_unit), fast form or not. */
+struct fx_soa_bounds {
+    int x_bits, v_bits;
+};
+
+/* Not far from any realistic membrane voltage (+-4096 mV); a voltage
+ * beyond it only sends its group to the exact form. */
+#define FX_SOA_V_BITS 28
+
+static inline uint64_t fx_soa_abs(int64_t x) { return x < 0 ? (uint64_t)-x : (uint64_t)x; }
+
+static inline uint64_t fx_soa_pbound(uint64_t a, struct fx_kmul k)
+{
+    return ((a * fx_soa_abs(k.m)) >> k.s) + 1;
+}
+
+/* lif_curr_exp: v' = sat(v_rest + sat(p11 sat(v - v_rest)) + sat(p21e e)
+ * + sat(p21i i) + v_off): needs |v_rest| + V, the three products' bounds
+ * and their sum with |v_rest| + |v_off| all <= INT32_MAX. */
+static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, int x_bits, int v_bits)
+{
+    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << x_bits;
+    uint64_t d = ((uint64_t)1 << v_bits) + fx_soa_abs(p->v_rest);
+    if (d > lim)
+        return 0;
+    uint64_t pl = fx_soa_pbound(d, fx_kmul(p->p11)), pe = fx_soa_pbound(e, fx_kmul(p->p21e)),
+             pi = fx_soa_pbound(e, fx_kmul(p->p21i));
+    return pl <= lim && pe <= lim && pi <= lim &&
+           fx_soa_abs(p->v_rest) + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
+}
+
+/* lif_cond_exp: ge = sat(kg_e e) and gi need bounds Ge, Gi <= INT32_MAX;
+ * v' = sat(v + sat(k_leak sat(v_rest - v)) + sat(ge sat(e_rev_e - v) / 2^30)
+ * + sat(gi sat(e_rev_i - v) / 2^30) + v_off): each difference within
+ * |c| + V <= INT32_MAX, each product's bound (for the conductance terms
+ * (|c| + V) Ge / 2^30 + 1) <= INT32_MAX, and V plus the three bounds
+ * plus |v_off| <= INT32_MAX. */
+static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, int x_bits, int v_bits)
+{
+    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << x_bits, v = (uint64_t)1 << v_bits;
+    uint64_t dl = v + fx_soa_abs(p->v_rest), de = v + fx_soa_abs(p->e_rev_e),
+             di = v + fx_soa_abs(p->e_rev_i);
+    if (dl > lim || de > lim || di > lim)
+        return 0;
+    uint64_t ge = fx_soa_pbound(e, fx_kmul(p->kg_e)), gi = fx_soa_pbound(e, fx_kmul(p->kg_i));
+    if (ge > lim || gi > lim)
+        return 0;
+    uint64_t pl = fx_soa_pbound(dl, fx_kmul(p->k_leak)),
+             pe = ((de * ge) >> FX_COND_GAMMA_SHIFT) + 1, pi = ((di * gi) >> FX_COND_GAMMA_SHIFT) + 1;
+    return pl <= lim && pe <= lim && pi <= lim && v + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
+}
+
+/* The widest input range that fits, for voltages within 2^FX_SOA_V_BITS;
+ * below 2^8 the test would rarely pass, and the fast form is left off. */
+static inline struct fx_soa_bounds fx_soa_curr_bounds(const struct fx_lif_curr_exp *p)
+{
+    if (!fx_soa_curr_fits(p, 8, FX_SOA_V_BITS)) /* the test is monotone in x */
+        return (struct fx_soa_bounds){0, 0};
+    for (int x = 30; x > 8; x--)
+        if (fx_soa_curr_fits(p, x, FX_SOA_V_BITS))
+            return (struct fx_soa_bounds){x, FX_SOA_V_BITS};
+    return (struct fx_soa_bounds){8, FX_SOA_V_BITS};
+}
+
+static inline struct fx_soa_bounds fx_soa_cond_bounds(const struct fx_lif_cond_exp *p)
+{
+    if (!fx_soa_cond_fits(p, 8, FX_SOA_V_BITS)) /* the test is monotone in x */
+        return (struct fx_soa_bounds){0, 0};
+    for (int x = 30; x > 8; x--)
+        if (fx_soa_cond_fits(p, x, FX_SOA_V_BITS))
+            return (struct fx_soa_bounds){x, FX_SOA_V_BITS};
+    return (struct fx_soa_bounds){8, FX_SOA_V_BITS};
+}
+
 /* ---- portable forms ---------------------------------------------------------- */
 
 static inline uint32_t fx_lif_curr_exp_soa_scalar(const struct fx_lif_curr_exp *p, uint32_t lo,
@@ -153,7 +250,16 @@ static inline uint32_t fx_lif_cond_exp_soa_scalar(const struct fx_lif_cond_exp *
     return nf;
 }
 
-/* ---- AVX-512 forms: eight neurons a step ---------------------------------------- */
+/* ---- AVX-512 forms: sixteen neurons a step ------------------------------------- *
+ *
+ * A group of sixteen whose words pass the test of fx_soa_bounds is stepped
+ * in 32-bit lanes: sums and differences in int32 are exact there, and a
+ * product takes the even lanes (_mm512_mul_epi32 reads the low half of each
+ * 64-bit lane) and the odd ones (shifted down) into 64-bit products, whose
+ * shifted results are packed back into 32-bit lanes.  Any other group, and
+ * the last ones short of sixteen, go eight at a time through the exact
+ * form with values in 64-bit lanes and every saturation of the portable
+ * form; the last few neurons through the portable form itself. */
 
 #ifdef FX_HAVE_AVX512
 struct fx_vmul {
@@ -174,8 +280,8 @@ FX_AVX512 static inline __m512i fx_vsat(__m512i x)
     return _mm512_max_epi64(x, _mm512_set1_epi64(INT32_MIN));
 }
 
-/* Lanes hold int32 values sign-extended to 64 bits; _mm512_mul_epi32
- * multiplies the low halves as signed numbers into a 64-bit product. */
+/* The product of each lane's low int32 half, in a 64-bit lane:
+ * _mm512_mul_epi32 multiplies the low halves as signed numbers. */
 FX_AVX512 static inline __m512i fx_vprod(__m512i a, struct fx_vmul k)
 {
     return _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, k.m), k.r), k.s);
@@ -184,6 +290,16 @@ FX_AVX512 static inline __m512i fx_vprod(__m512i a, struct fx_vmul k)
 FX_AVX512 static inline __m512i fx_vmul_sat(__m512i a, struct fx_vmul k)
 {
     return fx_vsat(fx_vprod(a, k));
+}
+
+/* The odd int32 lanes moved down into the low halves. */
+FX_AVX512 static inline __m512i fx_vodd(__m512i a) { return _mm512_srli_epi64(a, 32); }
+
+/* Sixteen int32 lanes from the low halves of even's and odd's 64-bit
+ * lanes (even lanes from even, odd lanes from odd): the low 32 bits. */
+FX_AVX512 static inline __m512i fx_vpack(__m512i even, __m512i odd)
+{
+    return _mm512_mask_shuffle_epi32(even, (__mmask16)0xAAAA, odd, _MM_PERM_CDAB);
 }
 
 /* Eight int32 words widened to 64-bit lanes, and back (the values are in
@@ -198,6 +314,60 @@ FX_AVX512 static inline void fx_vstore(void *p, __m512i x)
     _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi64_epi32(x));
 }
 
+FX_AVX512 static inline __m512i fx_vload16(const void *p)
+{
+    return _mm512_loadu_si512(p);
+}
+
+/* Eight 64-bit lanes (values within int32) as the low int32 lanes. */
+FX_AVX512 static inline __m512i fx_vlow(__m512i x)
+{
+    return _mm512_zextsi256_si512(_mm512_cvtepi64_epi32(x));
+}
+
+/* The parameters of the refractory and threshold logic, as int32 lanes. */
+struct fx_vfix {
+    __m512i thresh, reset, steps;
+};
+
+FX_AVX512 static inline struct fx_vfix fx_vfix(int32_t thresh, int32_t reset, uint32_t steps)
+{
+    return (struct fx_vfix){_mm512_set1_epi32(thresh), _mm512_set1_epi32(reset),
+                            _mm512_set1_epi32((int32_t)steps)};
+}
+
+/* The refractory and threshold logic shared by both models and both
+ * widths, on n = 8 or 16 neurons from i whose words are the low lanes of
+ * v (the voltage before the step) and nv (the integrated voltage, within
+ * int32, used where the neuron is not refractory). */
+FX_AVX512 static inline uint32_t fx_vfinish(uint32_t i, unsigned n, struct fx_lif_soa s,
+                                            __m512i v, __m512i nv, const struct fx_vfix *c,
+                                            uint32_t *fired)
+{
+    const __mmask16 lanes = (__mmask16)((1u << n) - 1);
+    __m512i r = _mm512_maskz_loadu_epi32(lanes, s.refrac + i);
+    __mmask16 free = _mm512_mask_testn_epi32_mask(lanes, r, r);
+    __mmask16 fire = _mm512_mask_cmpge_epi32_mask(free, nv, c->thresh);
+    v = _mm512_mask_mov_epi32(v, free, nv);
+    v = _mm512_mask_mov_epi32(v, fire, c->reset);
+    r = _mm512_mask_sub_epi32(r, (__mmask16)(lanes & ~free), r, _mm512_set1_epi32(1));
+    r = _mm512_mask_mov_epi32(r, fire, c->steps);
+    _mm512_mask_storeu_epi32(s.v + i, lanes, v);
+    _mm512_mask_storeu_epi32(s.refrac + i, lanes, r);
+    uint32_t nf = 0;
+    for (unsigned m = fire; m; m &= m - 1)
+        fired[nf++] = i + (uint32_t)__builtin_ctz(m);
+    return nf;
+}
+
+/* Consumes sixteen input words: returns them and stores zeros. */
+FX_AVX512 static inline __m512i fx_vtake16(int32_t *p)
+{
+    __m512i x = _mm512_loadu_si512(p);
+    _mm512_storeu_si512(p, _mm512_setzero_si512());
+    return x;
+}
+
 /* Consumes eight input words: returns them widened and stores zeros. */
 FX_AVX512 static inline __m512i fx_vtake(int32_t *p)
 {
@@ -206,28 +376,87 @@ FX_AVX512 static inline __m512i fx_vtake(int32_t *p)
     return x;
 }
 
-/* The refractory and threshold logic shared by both models: nv is the
- * integrated voltage, used where the neuron is not refractory. */
-FX_AVX512 static inline uint32_t fx_vfinish(uint32_t i, struct fx_lif_soa s, __m512i v,
-                                            __m512i nv, __m512i thresh, __m512i reset,
-                                            __m512i steps, uint32_t *fired)
+/* The range test of fx_soa_bounds on sixteen neurons' words: adding 2^b
+ * maps [-2^b, 2^b) onto [0, 2^(b+1)) (mod 2^32, without wrapping for
+ * b <= 30), so a word is inside iff its sum has no bit at or above b + 1. */
+struct fx_vlim {
+    __m512i xadd, xmask, vadd, vmask;
+    int on;
+};
+
+FX_AVX512 static inline struct fx_vlim fx_vlim(struct fx_soa_bounds b)
 {
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i r = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(s.refrac + i)));
-    __mmask8 free = _mm512_cmpeq_epi64_mask(r, zero);
-    __mmask8 fire = _mm512_mask_cmpge_epi64_mask(free, nv, thresh);
-    v = _mm512_mask_blend_epi64(free, v, nv);
-    v = _mm512_mask_blend_epi64(fire, v, reset);
-    r = _mm512_mask_sub_epi64(zero, (__mmask8)~free, r, _mm512_set1_epi64(1));
-    r = _mm512_mask_blend_epi64(fire, r, steps);
-    fx_vstore(s.v + i, v);
-    fx_vstore(s.refrac + i, r);
-    uint32_t nf = 0;
-    for (unsigned m = fire; m; m &= m - 1)
-        fired[nf++] = i + (uint32_t)__builtin_ctz(m);
+    uint32_t x = (uint32_t)1 << b.x_bits, v = (uint32_t)1 << b.v_bits;
+    return (struct fx_vlim){_mm512_set1_epi32((int32_t)x), _mm512_set1_epi32((int32_t)~(2 * x - 1)),
+                            _mm512_set1_epi32((int32_t)v), _mm512_set1_epi32((int32_t)~(2 * v - 1)),
+                            b.x_bits > 0};
+}
+
+FX_AVX512 static inline int fx_vinside(const struct fx_vlim *l, __m512i v, __m512i xe,
+                                       __m512i ie, __m512i xi, __m512i ii)
+{
+    __m512i x = _mm512_or_si512(
+        _mm512_or_si512(_mm512_add_epi32(xe, l->xadd), _mm512_add_epi32(ie, l->xadd)),
+        _mm512_or_si512(_mm512_add_epi32(xi, l->xadd), _mm512_add_epi32(ii, l->xadd)));
+    __mmask16 out = _mm512_kor(_mm512_test_epi32_mask(x, l->xmask),
+                               _mm512_test_epi32_mask(_mm512_add_epi32(v, l->vadd), l->vmask));
+    return out == 0;
+}
+
+/* lif_curr_exp, the exact form on neurons [i, i + 8). */
+FX_AVX512 static inline uint32_t fx_curr8(const struct fx_lif_curr_exp *p, uint32_t i,
+                                          struct fx_lif_soa s, int32_t *ie, int32_t *ii,
+                                          const struct fx_vfix *fix, uint32_t *fired)
+{
+    const struct fx_vmul p11 = fx_vmul(p->p11), p21e = fx_vmul(p->p21e),
+                         p21i = fx_vmul(p->p21i), p22e = fx_vmul(p->p22e),
+                         p22i = fx_vmul(p->p22i);
+    const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
+    __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
+    __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
+    __m512i v = fx_vload(s.v + i);
+    __m512i nv = _mm512_add_epi64(v_rest, fx_vprod(fx_vsat(_mm512_sub_epi64(v, v_rest)), p11));
+    nv = _mm512_add_epi64(nv, fx_vmul_sat(e, p21e));
+    nv = _mm512_add_epi64(nv, fx_vmul_sat(in, p21i));
+    nv = fx_vsat(_mm512_add_epi64(nv, v_off));
+    uint32_t nf = fx_vfinish(i, 8, s, fx_vlow(v), fx_vlow(nv), fix, fired);
+    fx_vstore(s.xe + i, fx_vprod(e, p22e));
+    fx_vstore(s.xi + i, fx_vprod(in, p22i));
     return nf;
 }
 
+/* lif_cond_exp, the exact form on neurons [i, i + 8). */
+FX_AVX512 static inline uint32_t fx_cond8(const struct fx_lif_cond_exp *p, uint32_t i,
+                                          struct fx_lif_soa s, int32_t *ie, int32_t *ii,
+                                          const struct fx_vfix *fix, uint32_t *fired)
+{
+    const struct fx_vmul k_leak = fx_vmul(p->k_leak), kg_e = fx_vmul(p->kg_e),
+                         kg_i = fx_vmul(p->kg_i), p22e = fx_vmul(p->p22e),
+                         p22i = fx_vmul(p->p22i);
+    const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
+    const __m512i e_rev_e = _mm512_set1_epi64(p->e_rev_e);
+    const __m512i e_rev_i = _mm512_set1_epi64(p->e_rev_i);
+    const __m512i rg = _mm512_set1_epi64((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
+    const __m128i sg = _mm_cvtsi32_si128(FX_COND_GAMMA_SHIFT);
+    __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
+    __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
+    __m512i v = fx_vload(s.v + i);
+    struct fx_vmul ge = {fx_vmul_sat(e, kg_e), rg, sg}, gi = {fx_vmul_sat(in, kg_i), rg, sg};
+    __m512i dv = fx_vmul_sat(fx_vsat(_mm512_sub_epi64(v_rest, v)), k_leak);
+    dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_e, v)), ge));
+    dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_i, v)), gi));
+    __m512i nv = fx_vsat(_mm512_add_epi64(v, _mm512_add_epi64(dv, v_off)));
+    uint32_t nf = fx_vfinish(i, 8, s, fx_vlow(v), fx_vlow(nv), fix, fired);
+    fx_vstore(s.xe + i, fx_vprod(e, p22e));
+    fx_vstore(s.xi + i, fx_vprod(in, p22i));
+    return nf;
+}
+
+/* The fast forms below hold by fx_soa_curr_fits and fx_soa_cond_fits: no
+ * saturation binds, every true intermediate of the portable form is what
+ * the int32 and int64 lanes hold (the final sums wrap mod 2^32 at most in
+ * between, and their true values lie within int32, so the low 32 bits are
+ * exact). */
 FX_AVX512 static inline uint32_t fx_lif_curr_exp_soa_avx512(const struct fx_lif_curr_exp *p,
                                                             uint32_t lo, uint32_t hi,
                                                             struct fx_lif_soa s, int32_t *ie,
@@ -236,24 +465,35 @@ FX_AVX512 static inline uint32_t fx_lif_curr_exp_soa_avx512(const struct fx_lif_
     const struct fx_vmul p11 = fx_vmul(p->p11), p21e = fx_vmul(p->p21e),
                          p21i = fx_vmul(p->p21i), p22e = fx_vmul(p->p22e),
                          p22i = fx_vmul(p->p22i);
-    const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
-    const __m512i thresh = _mm512_set1_epi64(p->v_thresh);
-    const __m512i reset = _mm512_set1_epi64(p->v_reset);
-    const __m512i steps = _mm512_set1_epi64(p->refrac_steps);
+    const __m512i v_rest = _mm512_set1_epi32(p->v_rest);
+    const __m512i base = _mm512_set1_epi32((int32_t)((uint32_t)p->v_rest + (uint32_t)p->v_off));
+    const struct fx_vfix fix = fx_vfix(p->v_thresh, p->v_reset, p->refrac_steps);
+    const struct fx_vlim lim = fx_vlim(fx_soa_curr_bounds(p));
     uint32_t nf = 0, i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
-        __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
-        __m512i v = fx_vload(s.v + i);
-        __m512i nv =
-            _mm512_add_epi64(v_rest, fx_vprod(fx_vsat(_mm512_sub_epi64(v, v_rest)), p11));
-        nv = _mm512_add_epi64(nv, fx_vmul_sat(e, p21e));
-        nv = _mm512_add_epi64(nv, fx_vmul_sat(in, p21i));
-        nv = fx_vsat(_mm512_add_epi64(nv, v_off));
-        nf += fx_vfinish(i, s, v, nv, thresh, reset, steps, fired + nf);
-        fx_vstore(s.xe + i, fx_vprod(e, p22e));
-        fx_vstore(s.xi + i, fx_vprod(in, p22i));
+    for (; i + 16 <= hi; i += 16) {
+        __m512i v = fx_vload16(s.v + i), xe = fx_vload16(s.xe + i), xi = fx_vload16(s.xi + i);
+        __m512i we = fx_vload16(ie + i), wi = fx_vload16(ii + i);
+        if (!lim.on || !fx_vinside(&lim, v, xe, we, xi, wi)) {
+            nf += fx_curr8(p, i, s, ie, ii, &fix, fired + nf);
+            nf += fx_curr8(p, i + 8, s, ie, ii, &fix, fired + nf);
+            continue;
+        }
+        _mm512_storeu_si512(ie + i, _mm512_setzero_si512());
+        _mm512_storeu_si512(ii + i, _mm512_setzero_si512());
+        __m512i e = _mm512_add_epi32(xe, we), in = _mm512_add_epi32(xi, wi);
+        __m512i eo = fx_vodd(e), ino = fx_vodd(in), d = _mm512_sub_epi32(v, v_rest),
+                do_ = fx_vodd(d);
+        __m512i lo64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(d, p11), fx_vprod(e, p21e)),
+                                        fx_vprod(in, p21i));
+        __m512i hi64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(do_, p11), fx_vprod(eo, p21e)),
+                                        fx_vprod(ino, p21i));
+        __m512i nv = _mm512_add_epi32(base, fx_vpack(lo64, hi64));
+        nf += fx_vfinish(i, 16, s, v, nv, &fix, fired + nf);
+        _mm512_storeu_si512(s.xe + i, fx_vpack(fx_vprod(e, p22e), fx_vprod(eo, p22e)));
+        _mm512_storeu_si512(s.xi + i, fx_vpack(fx_vprod(in, p22i), fx_vprod(ino, p22i)));
     }
+    for (; i + 8 <= hi; i += 8)
+        nf += fx_curr8(p, i, s, ie, ii, &fix, fired + nf);
     return nf + fx_lif_curr_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
 }
 
@@ -265,28 +505,43 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
     const struct fx_vmul k_leak = fx_vmul(p->k_leak), kg_e = fx_vmul(p->kg_e),
                          kg_i = fx_vmul(p->kg_i), p22e = fx_vmul(p->p22e),
                          p22i = fx_vmul(p->p22i);
-    const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
-    const __m512i e_rev_e = _mm512_set1_epi64(p->e_rev_e);
-    const __m512i e_rev_i = _mm512_set1_epi64(p->e_rev_i);
-    const __m512i thresh = _mm512_set1_epi64(p->v_thresh);
-    const __m512i reset = _mm512_set1_epi64(p->v_reset);
-    const __m512i steps = _mm512_set1_epi64(p->refrac_steps);
+    const __m512i v_rest = _mm512_set1_epi32(p->v_rest), v_off = _mm512_set1_epi32(p->v_off);
+    const __m512i e_rev_e = _mm512_set1_epi32(p->e_rev_e);
+    const __m512i e_rev_i = _mm512_set1_epi32(p->e_rev_i);
     const __m512i rg = _mm512_set1_epi64((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
     const __m128i sg = _mm_cvtsi32_si128(FX_COND_GAMMA_SHIFT);
+    const struct fx_vfix fix = fx_vfix(p->v_thresh, p->v_reset, p->refrac_steps);
+    const struct fx_vlim lim = fx_vlim(fx_soa_cond_bounds(p));
     uint32_t nf = 0, i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
-        __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
-        __m512i v = fx_vload(s.v + i);
-        struct fx_vmul ge = {fx_vmul_sat(e, kg_e), rg, sg}, gi = {fx_vmul_sat(in, kg_i), rg, sg};
-        __m512i dv = fx_vmul_sat(fx_vsat(_mm512_sub_epi64(v_rest, v)), k_leak);
-        dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_e, v)), ge));
-        dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_i, v)), gi));
-        __m512i nv = fx_vsat(_mm512_add_epi64(v, _mm512_add_epi64(dv, v_off)));
-        nf += fx_vfinish(i, s, v, nv, thresh, reset, steps, fired + nf);
-        fx_vstore(s.xe + i, fx_vprod(e, p22e));
-        fx_vstore(s.xi + i, fx_vprod(in, p22i));
+    for (; i + 16 <= hi; i += 16) {
+        __m512i v = fx_vload16(s.v + i), xe = fx_vload16(s.xe + i), xi = fx_vload16(s.xi + i);
+        __m512i we = fx_vload16(ie + i), wi = fx_vload16(ii + i);
+        if (!lim.on || !fx_vinside(&lim, v, xe, we, xi, wi)) {
+            nf += fx_cond8(p, i, s, ie, ii, &fix, fired + nf);
+            nf += fx_cond8(p, i + 8, s, ie, ii, &fix, fired + nf);
+            continue;
+        }
+        _mm512_storeu_si512(ie + i, _mm512_setzero_si512());
+        _mm512_storeu_si512(ii + i, _mm512_setzero_si512());
+        __m512i e = _mm512_add_epi32(xe, we), in = _mm512_add_epi32(xi, wi);
+        __m512i eo = fx_vodd(e), ino = fx_vodd(in);
+        /* ge, gi stay in 64-bit lanes: the multipliers of the next products */
+        struct fx_vmul gel = {fx_vprod(e, kg_e), rg, sg}, geh = {fx_vprod(eo, kg_e), rg, sg};
+        struct fx_vmul gil = {fx_vprod(in, kg_i), rg, sg}, gih = {fx_vprod(ino, kg_i), rg, sg};
+        __m512i dl = _mm512_sub_epi32(v_rest, v), de = _mm512_sub_epi32(e_rev_e, v),
+                di = _mm512_sub_epi32(e_rev_i, v);
+        __m512i lo64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(dl, k_leak), fx_vprod(de, gel)),
+                                        fx_vprod(di, gil));
+        __m512i hi64 = _mm512_add_epi64(
+            _mm512_add_epi64(fx_vprod(fx_vodd(dl), k_leak), fx_vprod(fx_vodd(de), geh)),
+            fx_vprod(fx_vodd(di), gih));
+        __m512i nv = _mm512_add_epi32(_mm512_add_epi32(v, v_off), fx_vpack(lo64, hi64));
+        nf += fx_vfinish(i, 16, s, v, nv, &fix, fired + nf);
+        _mm512_storeu_si512(s.xe + i, fx_vpack(fx_vprod(e, p22e), fx_vprod(eo, p22e)));
+        _mm512_storeu_si512(s.xi + i, fx_vpack(fx_vprod(in, p22i), fx_vprod(ino, p22i)));
     }
+    for (; i + 8 <= hi; i += 8)
+        nf += fx_cond8(p, i, s, ie, ii, &fix, fired + nf);
     return nf + fx_lif_cond_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
 }
 

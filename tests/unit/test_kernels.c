@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_kernels.c: the slice steps of abi/neuron_soa.h (vector
  * and portable forms) against the neuron steps of abi/neuron.h, state for
- * state, on random parameters and inputs, including saturating ones.
+ * state, on random parameters and inputs, including saturating ones, and
+ * on realistic parameters with words straddling the bounds under which the
+ * vector forms drop their saturations (fx_soa_bounds).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,9 +50,31 @@ static int32_t input(int wide)
     }
 }
 
+/* A word at the edge of [-2^bits, 2^bits), at a few times that (where a
+ * too wide test would let saturating values through), or of int32. */
+static int32_t edge(int bits)
+{
+    int32_t d = (int32_t)(next() % 4) - 2;
+    int sh = bits + (int)(next() % 3);
+    sh = sh > 30 ? 30 : sh;
+    switch (next() % 4) {
+    case 0: return (int32_t)((uint32_t)1 << sh) + d;
+    case 1: return -(int32_t)((uint32_t)1 << sh) + d;
+    case 2: return INT32_MAX - (int32_t)(next() % 3);
+    default: return INT32_MIN + (int32_t)(next() % 3);
+    }
+}
+
+/* Trials from EDGE_TRIAL on take realistic parameters (those of
+ * examples/cuba.yaml and examples/coba.yaml, quantized) and, every step,
+ * put some neurons' state and input words at the edges of the fast forms'
+ * bounds: both sides of each bound, and the int32 limits. */
+#define EDGE_TRIAL 40
+#define TRIALS 60
+
 static void run_curr(int scalar)
 {
-    for (int trial = 0; trial < 40; trial++) {
+    for (int trial = 0; trial < TRIALS; trial++) {
         struct fx_lif_curr_exp p = {
             .v_rest = -65 * FX_ONE_MV + (int32_t)(next() % 65536),
             .v_reset = -70 * FX_ONE_MV, .v_thresh = -50 * FX_ONE_MV - (int32_t)(next() % 100000),
@@ -63,7 +87,16 @@ static void run_curr(int scalar)
             p.v_off = INT32_MAX;
             p.v_rest = INT32_MIN;
         }
+        if (trial >= EDGE_TRIAL) {
+            p.v_rest = -3211264, p.v_off = (int32_t)(next() % 20000);
+            p.p11 = (struct fx_mult){1068386514, 30};
+            p.p21e = (struct fx_mult){549735151, 35}, p.p21i = (struct fx_mult){767341813, 33};
+            p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
+        }
         assert_true(fx_soa_curr_ok(&p));
+        struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
+        if (trial >= EDGE_TRIAL)
+            assert_true(b.x_bits >= 16);
         struct fx_lif_state ref[N];
         int32_t v[N], xe[N], xi[N];
         uint32_t refrac[N];
@@ -81,6 +114,14 @@ static void run_curr(int scalar)
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4), ii0[i] = ii[i] = -input(trial < 4);
+            for (int i = 0; trial >= EDGE_TRIAL && i < N; i++) {
+                if (next() % 16 == 0)
+                    ref[i].v = v[i] = edge(b.v_bits);
+                if (next() % 16 == 0)
+                    ref[i].xe = xe[i] = edge(b.x_bits), ref[i].xi = xi[i] = edge(b.x_bits);
+                if (next() % 16 == 0)
+                    ie0[i] = ie[i] = edge(b.x_bits), ii0[i] = ii[i] = edge(b.x_bits);
+            }
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
             uint32_t nf = (scalar ? fx_lif_curr_exp_soa_scalar : fx_lif_curr_exp_soa)(
                          &p, lo, hi, s, ie, ii, fired),
@@ -105,7 +146,7 @@ static void run_curr(int scalar)
 
 static void run_cond(int scalar)
 {
-    for (int trial = 0; trial < 40; trial++) {
+    for (int trial = 0; trial < TRIALS; trial++) {
         struct fx_lif_cond_exp p = {
             .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
             .v_thresh = -50 * FX_ONE_MV + (int32_t)(next() % 100000),
@@ -117,7 +158,16 @@ static void run_cond(int scalar)
             p.kg_e = (struct fx_mult){INT32_MAX, 1};
             p.e_rev_e = INT32_MAX;
         }
+        if (trial >= EDGE_TRIAL) {
+            p.v_rest = p.v_reset = -3932160, p.e_rev_e = 0, p.e_rev_i = -5242880;
+            p.k_leak = (struct fx_mult){687194767, 37};
+            p.kg_e = (struct fx_mult){824658887, 23}, p.kg_i = (struct fx_mult){575543182, 19};
+            p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
+        }
         assert_true(fx_soa_cond_ok(&p));
+        struct fx_soa_bounds b = fx_soa_cond_bounds(&p);
+        if (trial >= EDGE_TRIAL)
+            assert_true(b.x_bits >= 16);
         struct fx_lif_state ref[N];
         int32_t v[N], xe[N], xi[N];
         uint32_t refrac[N];
@@ -134,10 +184,26 @@ static void run_cond(int scalar)
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4) & 0x7fffffff,
                 ii0[i] = ii[i] = input(trial < 4) & 0x7fffffff;
+            for (int i = 0; trial >= EDGE_TRIAL && i < N; i++) {
+                if (next() % 16 == 0)
+                    ref[i].v = v[i] = edge(b.v_bits);
+                if (next() % 16 == 0)
+                    ref[i].xe = xe[i] = edge(b.x_bits), ref[i].xi = xi[i] = edge(b.x_bits);
+                if (next() % 16 == 0)
+                    ie0[i] = ie[i] = edge(b.x_bits), ii0[i] = ii[i] = edge(b.x_bits);
+            }
+            uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 17), hi = N - (uint32_t)(step % 19);
             uint32_t nf = (scalar ? fx_lif_cond_exp_soa_scalar : fx_lif_cond_exp_soa)(
-                         &p, 0, N, s, ie, ii, fired),
+                         &p, lo, hi, s, ie, ii, fired),
                      k = 0;
             for (uint32_t i = 0; i < N; i++) {
+                if (i < lo || i >= hi) { /* outside the slice: untouched */
+                    if (ie[i] != ie0[i] || ii[i] != ii0[i] || ref[i].v != v[i] ||
+                        ref[i].xe != xe[i] || ref[i].xi != xi[i] || ref[i].refrac != refrac[i])
+                        fail_msg("cond step %d touched neuron %u outside [%u, %u)", step, i,
+                                 lo, hi);
+                    continue;
+                }
                 if (ie[i] || ii[i])
                     fail_msg("input word %u not consumed", i);
                 if (fx_lif_cond_exp_step(&p, &ref[i], ie0[i], ii0[i])) {
@@ -190,12 +256,41 @@ static void test_eligibility(void **state)
     assert_false(fx_soa_cond_ok(&c));
 }
 
+/* The bounds are the widest that pass the fits test, and extreme
+ * parameters get none. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    struct fx_lif_curr_exp p = {.v_rest = -3211264, .p11 = {1068386514, 30},
+                                .p21e = {549735151, 35}, .p21i = {767341813, 33},
+                                .p22e = {1, 1}, .p22i = {1, 1}};
+    struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
+    assert_int_equal(b.x_bits, 30);
+    assert_int_equal(b.v_bits, FX_SOA_V_BITS);
+    p.p21e = (struct fx_mult){INT32_MAX, 20}; /* 2^11 per LSB: inputs below 2^19 */
+    b = fx_soa_curr_bounds(&p);
+    assert_true(fx_soa_curr_fits(&p, b.x_bits, b.v_bits));
+    assert_false(fx_soa_curr_fits(&p, b.x_bits + 1, b.v_bits));
+    assert_int_equal(b.x_bits, 18);
+    p.v_off = INT32_MAX;
+    assert_int_equal(fx_soa_curr_bounds(&p).x_bits, 0);
+    struct fx_lif_cond_exp c = {.v_rest = -3932160, .e_rev_i = -5242880,
+                                .k_leak = {687194767, 37}, .kg_e = {824658887, 23},
+                                .kg_i = {575543182, 19}, .p22e = {1, 1}, .p22i = {1, 1}};
+    b = fx_soa_cond_bounds(&c);
+    assert_true(fx_soa_cond_fits(&c, b.x_bits, b.v_bits));
+    assert_false(fx_soa_cond_fits(&c, b.x_bits + 1, b.v_bits));
+    assert_true(b.x_bits >= 16);
+    c.e_rev_e = INT32_MAX;
+    assert_int_equal(fx_soa_cond_bounds(&c).x_bits, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_curr_vector), cmocka_unit_test(test_curr_scalar),
         cmocka_unit_test(test_cond_vector), cmocka_unit_test(test_cond_scalar),
-        cmocka_unit_test(test_eligibility),
+        cmocka_unit_test(test_eligibility), cmocka_unit_test(test_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
