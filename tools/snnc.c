@@ -1116,6 +1116,24 @@ static bool is_image(const char *path)
     return yes;
 }
 
+/* Ends an image written to an open_memstream stream f (NULL: it could not
+ * be opened, err says so): closes it, and on any error frees the bytes and
+ * sets *bytes to NULL.  The write's error, or SNN_ENOMEM. */
+static int memory_done(FILE *f, int err, char **bytes)
+{
+    if (!f) { /* nothing was allocated */
+        *bytes = NULL;
+        return err;
+    }
+    if (fclose(f) && !err)
+        err = SNN_ENOMEM;
+    if (err) {
+        free(*bytes);
+        *bytes = NULL;
+    }
+    return err;
+}
+
 /* Compiles the network net for target (every mapping pass) into an image
  * in memory (*img, *size; free()). */
 static int build_in_memory(const struct snn_net *net, const char *target, uint32_t npc,
@@ -1136,17 +1154,7 @@ static int build_in_memory(const struct snn_net *net, const char *target, uint32
         err = snn_map_run(map, SNN_PASS_LAYOUT, 0, NULL, d);
     if (!err) {
         FILE *f = open_memstream(img, size);
-        if (!f) {
-            err = SNN_ENOMEM;
-        } else {
-            err = snn_spinn_image_write(map, f, d);
-            if (fclose(f) && !err)
-                err = SNN_ENOMEM;
-            if (err) {
-                free(*img);
-                *img = NULL;
-            }
-        }
+        err = memory_done(f, f ? snn_spinn_image_write(map, f, d) : SNN_ENOMEM, img);
     }
     snn_map_free(map);
     snn_machine_free(m);
@@ -1422,17 +1430,7 @@ static int sdt_image_in_memory(const struct snn_net *net, const struct snn_sdt_t
         err = snn_sdt_lower(net, lq, t, d, &prog);
     if (!err) {
         FILE *f = open_memstream(bytes, size);
-        if (!f) {
-            err = SNN_ENOMEM;
-        } else {
-            err = snn_sdt_image_write(prog, f, d);
-            if (fclose(f) && !err)
-                err = SNN_ENOMEM;
-            if (err) {
-                free(*bytes);
-                *bytes = NULL;
-            }
-        }
+        err = memory_done(f, f ? snn_sdt_image_write(prog, f, d) : SNN_ENOMEM, bytes);
     }
     snn_sdt_program_free(prog);
     snn_lquant_free(lq);
