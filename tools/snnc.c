@@ -1409,12 +1409,13 @@ static void exec_free(struct exec_state *x)
 
 /* ---- sdt images on the RTL model (run --device rtl, verify --target sdt) -- */
 
-/* Compiles the layer graph net for sdt target t into an image in memory
- * (*bytes, *size; free()). */
-static int sdt_image_in_memory(const struct snn_net *net, const struct snn_sdt_target *t,
-                               const char *file, struct snn_diag *d, char **bytes, size_t *size)
+/* The layer graph net quantized (*lq) and lowered for sdt target t
+ * (*prog); a network of populations is an error naming file.  The caller
+ * frees both, whatever the result. */
+static int sdt_lower_net(const struct snn_net *net, const struct snn_sdt_target *t,
+                         const char *file, struct snn_diag *d, struct snn_lquant **lq,
+                         struct snn_sdt_program **prog)
 {
-    *bytes = NULL;
     if (!net->layers) {
         snn_diag_error(d, NULL,
                        "%s: target '%s' is an sdt accelerator, which runs layer graphs "
@@ -1423,11 +1424,19 @@ static int sdt_image_in_memory(const struct snn_net *net, const struct snn_sdt_t
                        file, t->name);
         return SNN_EUNSUPPORTED;
     }
+    int err = snn_layers_quantize(net, d, lq);
+    return err ? err : snn_sdt_lower(net, *lq, t, d, prog);
+}
+
+/* Compiles the layer graph net for sdt target t into an image in memory
+ * (*bytes, *size; free()). */
+static int sdt_image_in_memory(const struct snn_net *net, const struct snn_sdt_target *t,
+                               const char *file, struct snn_diag *d, char **bytes, size_t *size)
+{
+    *bytes = NULL;
     struct snn_lquant *lq = NULL;
     struct snn_sdt_program *prog = NULL;
-    int err = snn_layers_quantize(net, d, &lq);
-    if (!err)
-        err = snn_sdt_lower(net, lq, t, d, &prog);
+    int err = sdt_lower_net(net, t, file, d, &lq, &prog);
     if (!err) {
         FILE *f = open_memstream(bytes, size);
         err = memory_done(f, f ? snn_sdt_image_write(prog, f, d) : SNN_ENOMEM, bytes);
@@ -1995,19 +2004,9 @@ static int cmd_verify(int argc, char **argv)
 static int build_sdt(const struct snn_net *net, const struct snn_sdt_target *t,
                      const char *file, const char *output, int quiet, struct snn_diag *d)
 {
-    if (!net->layers) {
-        snn_diag_error(d, NULL,
-                       "%s: target '%s' is an sdt accelerator, which runs layer graphs "
-                       "(docs/network-format.md, \"Layer graphs\"); this network has "
-                       "populations (use a spinn target)",
-                       file, t->name);
-        return SNN_EUNSUPPORTED;
-    }
     struct snn_lquant *lq = NULL;
     struct snn_sdt_program *prog = NULL;
-    int err = snn_layers_quantize(net, d, &lq);
-    if (!err)
-        err = snn_sdt_lower(net, lq, t, d, &prog);
+    int err = sdt_lower_net(net, t, file, d, &lq, &prog);
     if (!err) {
         struct out_file o;
         err = out_open(&o, output);
