@@ -252,8 +252,12 @@ static uint32_t fl_step_shared(enum snn_model m, const struct fl_par *p, struct 
 
 /* Threads of one simulation: a limit that keeps per-population tables small. */
 #define SNN__MAX_THREADS 64
-/* Words between threads' parts of per-neuron arrays (see struct rt_pop). */
+/* Words after each thread's part of a per-neuron array (see struct rt_pop). */
 #define PAD 128
+/* Per-neuron arrays start on a cache line and their rows are whole lines:
+ * the vector steps load sixteen words at a time, and a load that straddles
+ * two lines costs two. */
+#define LINE_WORDS 16
 
 struct rt_proj {
     uint32_t pre, post;
@@ -284,18 +288,18 @@ struct rt_pop {
     void *state;             /* fixed: fx_*_state[ns]; float: fl_state[ns] */
     struct fl_par *fpar;     /* float64 parameters */
     bool fshared;            /* float64: every neuron has fpar[0]'s parameters */
-    /* Neurons [lo[k], lo[k + 1]) belong to thread k.  A step's spikes of
-     * thread k's neurons are tfired[t & 1][lo[k] + k * pad ..] (COUNT(s, k, t, p) of
-     * them), so a thread may update step t + 1 while others still deliver
-     * step t.  fired: the step's spikes merged, for outputs (thread 0
-     * only, which writes nothing else here). */
+    /* Neurons [lo[k], lo[k + 1]) belong to thread k, which lists the ones
+     * that fire in its post (struct post).  fired: the step's spikes
+     * merged, for outputs (thread 0 only, which writes nothing else
+     * here). */
     uint32_t lo[SNN__MAX_THREADS + 1];
     /* Per-neuron arrays that threads write (state, ring words) keep thread
-     * k's neurons at index i + k * pad: PAD words between the threads'
-     * parts, so the prefetchers of one core do not pull lines the other
-     * writes.  ns = n + (T - 1) * pad words per array row. */
+     * k's neurons at index i + k * pad, and every row ends with pad unused
+     * words: PAD words after each thread's part, so the prefetchers of one
+     * core do not pull lines the other writes, whether they belong to the
+     * same row or to the next row or array.  ns words per array row: n
+     * rounded up to whole lines, plus T pads when there are threads. */
     uint32_t pad, ns;
-    uint32_t *tfired[2];
     uint32_t *fired;
     /* sources: per-neuron schedule (own spike times and input), cursor */
     uint32_t *sched_off, *sched, *cursor;
@@ -333,28 +337,41 @@ struct sim {
     struct snn_sim_stats *stats;
     unsigned T;              /* threads */
     uint64_t steps;
-    /* The step barrier and the abort flag change every step: each gets a
-     * cache line of its own, so the fields above (read by every thread
-     * all the time) are not dragged from core to core with them. */
-    struct snn_barrier bar;
+    /* Thread k's posts, for even and odd steps: post_at(s, k, t). */
+    unsigned char *posts;
+    size_t post_bytes;
+    /* Thread 0 publishes t + 1 here once it has read the voltages of step
+     * t, when voltages are recorded (the others may not step on before).
+     * Written once a step, read by every thread: a line of its own, like
+     * sleepers (written only by threads going to sleep). */
+    _Alignas(64) atomic_uint v_read;
+    _Alignas(64) atomic_uint sleepers;
     /* When an output fails in step t, thread 0 sets abort_err and
-     * abort_step = t + 1; every thread stops after the step barrier of
-     * abort_step, so all of them stop at the same barrier. */
+     * abort_step = t + 1; every thread stops once it has every post of
+     * abort_step, so all of them stop at the same step. */
     _Alignas(64) atomic_int abort_err;
     _Atomic uint64_t abort_step;
     atomic_int go;           /* start gate: 1 run, -1 give up */
-    /* What each thread writes every step lives in its own cache lines
-     * (writes to a line another core reads cost a transfer each step):
-     * thread k's block starts at thr + k * thr_stride words. */
-    uint64_t *thr;
-    size_t thr_stride;
+    uint64_t events[SNN__MAX_THREADS]; /* synaptic events, stored at the end */
 };
 
-/* Thread k's block: synaptic events delivered, then the spike counts of
- * its neurons per population, for the two step parities. */
-#define EVENTS(s, k) ((s)->thr[(size_t)(k) * (s)->thr_stride])
-#define COUNT(s, k, t, p) \
-    (((uint32_t *)&(s)->thr[(size_t)(k) * (s)->thr_stride + 1])[((t) & 1) * (s)->net->n_pops + (p)])
+/* A thread's step, handed to the others: its spikes of the step, and
+ * seq = t + 1 published once they are all written.  The words are the
+ * spike counts of its neurons per population, then their indices,
+ * population after population, in neuron order.  With the few spikes of a
+ * step they share seq's cache line or spill into the next: a thread
+ * fetches that much from each other thread per step, and nothing else.
+ * A thread writes the post of step t + 1 while the others may still read
+ * the one of step t, so it has two, used by step parity. */
+struct post {
+    _Alignas(64) atomic_uint seq;
+    uint32_t words[];
+};
+
+static struct post *post_at(const struct sim *s, unsigned k, uint32_t t)
+{
+    return (struct post *)(s->posts + (2 * (size_t)k + (t & 1)) * s->post_bytes);
+}
 
 static double now_s(void)
 {
@@ -633,6 +650,15 @@ static int build_schedules(struct sim *s)
 }
 
 /* Does every neuron of the population share the first one's parameters? */
+/* A zeroed array of count elements that starts on a cache line. */
+static void *line_array(struct sim *s, size_t count, size_t size)
+{
+    if (size && count > (SIZE_MAX - 64) / size)
+        return NULL;
+    unsigned char *raw = snn_arena_alloc(s->arena, count * size + 64);
+    return raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
+}
+
 static bool shared(const void *par, size_t size, uint32_t n)
 {
     for (uint32_t i = 1; i < n; i++)
@@ -652,10 +678,10 @@ static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp
                   shared(qp->lif_cond_exp, sizeof *qp->lif_cond_exp, n);
     if (!rp->soa)
         return 0;
-    rp->lif.v = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
-    rp->lif.xe = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
-    rp->lif.xi = snn_arena_array(s->arena, rp->ns, sizeof(int32_t));
-    rp->lif.refrac = snn_arena_array(s->arena, rp->ns, sizeof(uint32_t));
+    rp->lif.v = line_array(s, rp->ns, sizeof(int32_t));
+    rp->lif.xe = line_array(s, rp->ns, sizeof(int32_t));
+    rp->lif.xi = line_array(s, rp->ns, sizeof(int32_t));
+    rp->lif.refrac = line_array(s, rp->ns, sizeof(uint32_t));
     if (!rp->lif.v || !rp->lif.xe || !rp->lif.xi || !rp->lif.refrac)
         return SNN_ENOMEM;
     const struct fx_lif_state *st = rp->state;
@@ -682,25 +708,34 @@ static int setup(struct sim *s)
     s->projs = snn_arena_array(s->arena, net->n_projs ? net->n_projs : 1, sizeof *s->projs);
     if (!s->pops || !s->projs)
         return SNN_ENOMEM;
-    /* Per-thread blocks, each a whole number of 64-byte lines, aligned. */
-    size_t words = 1 + ((size_t)net->n_pops * 2 * sizeof(uint32_t) + 7) / 8;
-    s->thr_stride = (words + 7) / 8 * 8;
-    unsigned char *raw = snn_arena_alloc(s->arena, s->thr_stride * 8 * s->T + 64);
-    if (!raw)
-        return SNN_ENOMEM;
-    s->thr = (uint64_t *)(raw + (64 - (uintptr_t)raw % 64) % 64);
     for (uint32_t p = 0; p < net->n_pops; p++) {
-        /* Thread ranges: equal shares, edges on multiples of 8 (a vector). */
+        /* Thread ranges: equal shares, edges on whole lines. */
         struct rt_pop *rp = &s->pops[p];
         uint32_t n = net->pops[p].size;
         rp->pad = s->T > 1 ? PAD : 0;
-        rp->ns = n + (s->T - 1) * rp->pad;
+        rp->ns = (n + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS + s->T * rp->pad;
         for (unsigned k = 0; k <= s->T; k++) {
             uint64_t b = (uint64_t)n * k / s->T;
-            b = k == s->T ? n : (b + 7) / 8 * 8;
+            b = k == s->T ? n : (b + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS;
             rp->lo[k] = b > n ? n : (uint32_t)b;
         }
     }
+    /* Posts: room for the counts and the most spikes a thread can have,
+     * in whole lines, and a pad after each for the prefetchers. */
+    uint64_t words = net->n_pops;
+    for (uint32_t p = 0; p < net->n_pops; p++) {
+        uint32_t most = 0;
+        for (unsigned k = 0; k < s->T; k++)
+            if (s->pops[p].lo[k + 1] - s->pops[p].lo[k] > most)
+                most = s->pops[p].lo[k + 1] - s->pops[p].lo[k];
+        words += most;
+    }
+    s->post_bytes = (sizeof(struct post) + words * sizeof(uint32_t) + 63) / 64 * 64 +
+                    (s->T > 1 ? PAD * sizeof(uint32_t) : 0);
+    if (!(s->posts = line_array(s, 2 * (size_t)s->T, s->post_bytes)))
+        return SNN_ENOMEM;
+    for (unsigned k = 0; k < 2 * s->T; k++)
+        atomic_init(&((struct post *)(s->posts + k * s->post_bytes))->seq, 0);
     uint32_t max_delay = 1;
     struct snn_synapses syn = {0};
     for (uint32_t j = 0; j < net->n_projs && !err; j++)
@@ -722,9 +757,7 @@ static int setup(struct sim *s)
         rp->rec_spikes = pop->record & SNN_REC_SPIKES;
         rp->rec_v_all = (pop->record & SNN_REC_V) && !pop->record_v;
         rp->fired = snn_arena_array(s->arena, pop->size, sizeof *rp->fired);
-        rp->tfired[0] = snn_arena_array(s->arena, rp->ns, sizeof *rp->fired);
-        rp->tfired[1] = snn_arena_array(s->arena, rp->ns, sizeof *rp->fired);
-        if (!rp->fired || !rp->tfired[0] || !rp->tfired[1])
+        if (!rp->fired)
             return SNN_ENOMEM;
         for (uint32_t j = 0; j < net->n_projs; j++)
             if (net->projs[j].pre == p)
@@ -755,10 +788,10 @@ static int setup(struct sim *s)
             continue;
         size_t cells = (size_t)D * 2 * rp->ns;
         if (fl) {
-            rp->ringf = snn_arena_array(s->arena, cells, sizeof(double));
+            rp->ringf = line_array(s, cells, sizeof(double));
             rp->fpar = snn_arena_array(s->arena, pop->size, sizeof(struct fl_par));
             struct fl_state *st = snn_arena_array(s->arena, pop->size, sizeof(struct fl_state));
-            rp->state = snn_arena_array(s->arena, rp->ns, sizeof(struct fl_state));
+            rp->state = line_array(s, rp->ns, sizeof(struct fl_state));
             if (!rp->ringf || !rp->fpar || !st || !rp->state)
                 return SNN_ENOMEM;
             fill_float_params(s, p, rp->fpar, st);
@@ -775,12 +808,12 @@ static int setup(struct sim *s)
             rp->fshared = shared(rp->fpar, sizeof *rp->fpar, pop->size);
             continue;
         }
-        rp->ring = snn_arena_array(s->arena, cells, sizeof(int32_t));
+        rp->ring = line_array(s, cells, sizeof(int32_t));
         const struct snn_qpop *qp = &s->q->pops[p];
         size_t sz = qp->lif0 ? sizeof *qp->lif0 : qp->izh0 ? sizeof *qp->izh0 : sizeof *qp->if0;
         const void *init = qp->lif0 ? (const void *)qp->lif0
                          : qp->izh0 ? (const void *)qp->izh0 : (const void *)qp->if0;
-        rp->state = snn_arena_array(s->arena, rp->ns, sz);
+        rp->state = line_array(s, rp->ns, sz);
         if (!rp->ring || !rp->state)
             return SNN_ENOMEM;
         for (unsigned k = 0; k < s->T; k++)
@@ -793,12 +826,12 @@ static int setup(struct sim *s)
 }
 
 /* Thread k's step t of population p: updates neurons [lo[k], lo[k + 1]),
- * consuming their ring-buffer words, and lists the ones that fired. */
-static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
+ * consuming their ring-buffer words, lists the ones that fired in fired[]
+ * and returns how many. */
+static uint32_t step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k, uint32_t *fired)
 {
     struct rt_pop *rp = &s->pops[p];
     uint32_t lo = rp->lo[k], hi = rp->lo[k + 1], nf = 0;
-    uint32_t *fired = rp->tfired[t & 1] + lo + (size_t)k * rp->pad;
     if (snn_models[rp->model].is_source) {
         const struct fx_poisson *pp = s->q ? s->q->pops[p].poisson : NULL;
         for (uint32_t i = lo; i < hi; i++) {
@@ -820,8 +853,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             if (f)
                 fired[nf++] = i;
         }
-        COUNT(s, k, t, p) = nf;
-        return;
+        return nf;
     }
     /* Thread k's parts of the padded arrays, indexed by neuron. */
     size_t off = (size_t)k * rp->pad, slot = (size_t)(t & s->mask) * 2 * rp->ns + off;
@@ -836,8 +868,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
                     fired[nf++] = i;
         memset(ie + lo, 0, (hi - lo) * sizeof *ie);
         memset(ii + lo, 0, (hi - lo) * sizeof *ii);
-        COUNT(s, k, t, p) = nf;
-        return;
+        return nf;
     }
     int32_t *ie = rp->ring + slot, *ii = ie + rp->ns;
     const struct snn_qpop *qp = &s->q->pops[p];
@@ -848,8 +879,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
             nf = fx_lif_curr_exp_soa(qp->lif_curr_exp, lo, hi, st, ie, ii, fired);
         else
             nf = fx_lif_cond_exp_soa(qp->lif_cond_exp, lo, hi, st, ie, ii, fired);
-        COUNT(s, k, t, p) = nf;
-        return;
+        return nf;
     }
     switch (rp->model) {
     case SNN_MODEL_LIF_CURR_EXP: {
@@ -897,7 +927,7 @@ static void step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k)
     }
     memset(ie + lo, 0, (hi - lo) * sizeof *ie);
     memset(ii + lo, 0, (hi - lo) * sizeof *ii);
-    COUNT(s, k, t, p) = nf;
+    return nf;
 }
 
 /* The membrane voltage of neuron i of a (non-source) population, in mV. */
@@ -917,14 +947,16 @@ static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
     return ldexp((double)v, -FX_V_FRAC_BITS);
 }
 
-/* Adds the synapses [lo, hi) of a row to the ring: integer words wrap
- * (fx_acc), float words add in row order.  One body for every layout
- * (narrow or wide targets, shared or per-synapse weight and delay): the
- * flags are constants where it is inlined, so each layout gets a loop of
- * its own without branches. */
-static inline __attribute__((always_inline)) void
-add_row(const struct rt_proj *pj, void *restrict ring, size_t stride, uint32_t mask, uint32_t t,
-        uint64_t lo, uint64_t hi, bool fixed, bool narrow, bool wsame, bool dsame)
+/* Adds the rows of the spiking neurons fired[0 .. nf) to the ring, each
+ * row's synapses [seg[0], seg[1]) for seg = segs + fired[f] * seg_step:
+ * integer words wrap (fx_acc), float words add in row order; returns the
+ * synapses added.  One body for every layout (narrow or wide targets,
+ * shared or per-synapse weight and delay): the flags are constants where
+ * it is inlined, so each layout gets a loop of its own without branches. */
+static inline __attribute__((always_inline)) uint64_t
+add_rows(const struct rt_proj *pj, void *restrict ring, size_t stride, uint32_t mask, uint32_t t,
+         const uint64_t *segs, size_t seg_step, const uint32_t *fired, uint32_t nf, bool fixed,
+         bool narrow, bool wsame, bool dsame)
 {
     const uint16_t *restrict t16 = pj->tgt16;
     const uint32_t *restrict t32 = pj->tgt;
@@ -932,44 +964,49 @@ add_row(const struct rt_proj *pj, void *restrict ring, size_t stride, uint32_t m
     const int32_t *restrict wq = pj->wq;
     const double *restrict wf = pj->wf;
     size_t base = (size_t)((t + pj->same_delay) & mask) * stride;
-    for (uint64_t q = lo; q < hi; q++) {
-        size_t x = (dsame ? base : (size_t)((t + delay[q]) & mask) * stride) +
-                   (narrow ? t16[q] : t32[q]);
-        if (fixed) {
-            uint32_t *cell = (uint32_t *)ring + x; /* fx_acc: a wrapping sum */
-            *cell += (uint32_t)(wsame ? pj->wq_c : wq[q]);
-        } else {
-            ((double *)ring)[x] += wsame ? pj->wf_c : wf[q];
+    uint64_t events = 0;
+    for (uint32_t f = 0; f < nf; f++) {
+        const uint64_t *seg = segs + (size_t)fired[f] * seg_step;
+        if (f + 1 < nf) /* rows are far apart: fetch the next one's bounds meanwhile */
+            __builtin_prefetch(segs + (size_t)fired[f + 1] * seg_step);
+        uint64_t lo = seg[0], hi = seg[1];
+        events += hi - lo;
+        for (uint64_t q = lo; q < hi; q++) {
+            size_t x = (dsame ? base : (size_t)((t + delay[q]) & mask) * stride) +
+                       (narrow ? t16[q] : t32[q]);
+            if (fixed) {
+                uint32_t *cell = (uint32_t *)ring + x; /* fx_acc: a wrapping sum */
+                *cell += (uint32_t)(wsame ? pj->wq_c : wq[q]);
+            } else {
+                ((double *)ring)[x] += wsame ? pj->wf_c : wf[q];
+            }
         }
     }
+    return events;
 }
 
-#define ADD_ROW_D(F, N, W)                                                                   \
-    (pj->same_delay ? add_row(pj, ring, stride, mask, t, lo, hi, F, N, W, true)              \
-                    : add_row(pj, ring, stride, mask, t, lo, hi, F, N, W, false))
-#define ADD_ROW_W(F, N)                                                                      \
-    (((F) ? !pj->wq : !pj->wf) ? ADD_ROW_D(F, N, true) : ADD_ROW_D(F, N, false))
+#define ADD_ROWS_D(F, N, W)                                                                  \
+    (pj->same_delay                                                                          \
+         ? add_rows(pj, ring, stride, mask, t, segs, seg_step, fired, nf, F, N, W, true)     \
+         : add_rows(pj, ring, stride, mask, t, segs, seg_step, fired, nf, F, N, W, false))
+#define ADD_ROWS_W(F, N)                                                                     \
+    (((F) ? !pj->wq : !pj->wf) ? ADD_ROWS_D(F, N, true) : ADD_ROWS_D(F, N, false))
 
-static void add_row_any(const struct rt_proj *pj, void *restrict ring, size_t stride,
-                        uint32_t mask, uint32_t t, uint64_t lo, uint64_t hi)
+static uint64_t add_rows_any(const struct rt_proj *pj, void *restrict ring, size_t stride,
+                             uint32_t mask, uint32_t t, const uint64_t *segs, size_t seg_step,
+                             const uint32_t *fired, uint32_t nf)
 {
-    if (pj->fixed) {
-        if (pj->tgt16)
-            ADD_ROW_W(true, true);
-        else
-            ADD_ROW_W(true, false);
-    } else {
-        if (pj->tgt16)
-            ADD_ROW_W(false, true);
-        else
-            ADD_ROW_W(false, false);
-    }
+    if (pj->fixed)
+        return pj->tgt16 ? ADD_ROWS_W(true, true) : ADD_ROWS_W(true, false);
+    return pj->tgt16 ? ADD_ROWS_W(false, true) : ADD_ROWS_W(false, false);
 }
 
 /* Thread k delivers step t's spikes of population p into its own post
  * neurons: for every spike (in population order, then neuron order), the
- * part of the row that lands in its range. */
-static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
+ * part of the row that lands in its range.  fired_by[j], nf_by[j]: thread
+ * j's spikes of the population. */
+static uint64_t deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k,
+                        const uint32_t *const *fired_by, const uint32_t *nf_by)
 {
     struct rt_pop *rp = &s->pops[p];
     unsigned T = s->T;
@@ -979,20 +1016,25 @@ static void deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k)
         struct rt_pop *post = &s->pops[pj->post];
         size_t stride = 2 * (size_t)post->ns;
         size_t base = pj->rec * (size_t)post->ns + (size_t)k * post->pad;
-        for (unsigned j = 0; j < T; j++) {
-            const uint32_t *fired = rp->tfired[t & 1] + rp->lo[j] + (size_t)j * rp->pad;
-            uint32_t nf = COUNT(s, j, t, p);
-            for (uint32_t f = 0; f < nf; f++) {
-                const uint64_t *seg = pj->seg + (size_t)fired[f] * (T + 1) + k;
-                events += seg[1] - seg[0];
-                if (pj->fixed)
-                    add_row_any(pj, post->ring + base, stride, s->mask, t, seg[0], seg[1]);
-                else
-                    add_row_any(pj, post->ringf + base, stride, s->mask, t, seg[0], seg[1]);
-            }
-        }
+        void *ring = pj->fixed ? (void *)(post->ring + base) : (void *)(post->ringf + base);
+        for (unsigned j = 0; j < T; j++)
+            if (nf_by[j])
+                events += add_rows_any(pj, ring, stride, s->mask, t, pj->seg + k, T + 1,
+                                       fired_by[j], nf_by[j]);
     }
-    EVENTS(s, k) += events;
+    return events;
+}
+
+/* Where each thread's spikes of population p of step t begin in its post,
+ * given where its spikes of population p - 1 began (p > 0). */
+static void spikes_of(const struct sim *s, uint32_t p, uint32_t t, const uint32_t **fired_by,
+                      uint32_t *nf_by)
+{
+    for (unsigned j = 0; j < s->T; j++) {
+        const struct post *po = post_at(s, j, t);
+        fired_by[j] = p ? fired_by[j] + nf_by[j] : po->words + s->net->n_pops;
+        nf_by[j] = po->words[p];
+    }
 }
 
 /* Thread 0, after step t is delivered: merged spike lists, callbacks,
@@ -1001,15 +1043,16 @@ static int outputs(struct sim *s, uint32_t t)
 {
     const struct snn_net *net = s->net;
     const struct snn_sim_opts *o = s->o;
+    const uint32_t *fired_by[SNN__MAX_THREADS];
+    uint32_t nf_by[SNN__MAX_THREADS];
     for (uint32_t p = 0; p < net->n_pops; p++) {
         struct rt_pop *rp = &s->pops[p];
         uint32_t nf = 0;
+        spikes_of(s, p, t, fired_by, nf_by);
         for (unsigned j = 0; j < s->T; j++) {
-            uint32_t c = COUNT(s, j, t, p);
-            if (c)
-                memcpy(rp->fired + nf, rp->tfired[t & 1] + rp->lo[j] + (size_t)j * rp->pad,
-                       c * sizeof *rp->fired);
-            nf += c;
+            if (nf_by[j])
+                memcpy(rp->fired + nf, fired_by[j], nf_by[j] * sizeof *rp->fired);
+            nf += nf_by[j];
         }
         if (s->stats && s->stats->pop_spikes)
             s->stats->pop_spikes[p] += nf;
@@ -1038,24 +1081,38 @@ static int outputs(struct sim *s, uint32_t t)
     return 0;
 }
 
-/* The step loop of thread k.  One barrier a step separates updating from
- * delivering; a thread's ring words are touched by it alone, so the next
- * update needs no barrier.  Recording voltages adds one, so thread 0 reads
- * them before they move on. */
+/* The step loop of thread k.  A thread updates its neurons, publishes
+ * its post and waits for every other thread's post of the step, then
+ * delivers; a thread's ring words are touched by it alone, so the next
+ * update waits for nothing more.  Recording voltages adds a wait for
+ * thread 0 to have read them before the others step on. */
 static void loop(struct sim *s, unsigned k)
 {
     const struct snn_net *net = s->net;
-    bool v_barrier = s->o->on_v != NULL;
+    bool v_wait = s->o->on_v != NULL;
+    const uint32_t *fired_by[SNN__MAX_THREADS];
+    uint32_t nf_by[SNN__MAX_THREADS];
+    uint64_t events = 0;
     for (uint64_t t64 = 0; t64 < s->steps; t64++) {
         uint32_t t = (uint32_t)t64;
-        for (uint32_t p = 0; p < net->n_pops; p++)
-            step_pop(s, p, t, k);
-        snn_barrier_wait(&s->bar);
+        struct post *mine = post_at(s, k, t);
+        uint32_t *list = mine->words + net->n_pops;
+        for (uint32_t p = 0; p < net->n_pops; p++) {
+            uint32_t nf = step_pop(s, p, t, k, list);
+            mine->words[p] = nf;
+            list += nf;
+        }
+        snn_word_publish(&mine->seq, t + 1, &s->sleepers);
+        for (unsigned j = 0; j < s->T; j++)
+            if (j != k)
+                snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
         uint64_t stop = atomic_load(&s->abort_step);
         if (stop && t64 >= stop)
-            return;
-        for (uint32_t p = 0; p < net->n_pops; p++)
-            deliver(s, p, t, k);
+            break;
+        for (uint32_t p = 0; p < net->n_pops; p++) {
+            spikes_of(s, p, t, fired_by, nf_by);
+            events += deliver(s, p, t, k, fired_by, nf_by);
+        }
         if (k == 0 && !stop) {
             int err = outputs(s, t);
             if (err) {
@@ -1063,9 +1120,12 @@ static void loop(struct sim *s, unsigned k)
                 atomic_store(&s->abort_step, t64 + 1);
             }
         }
-        if (v_barrier)
-            snn_barrier_wait(&s->bar);
+        if (v_wait && k == 0)
+            snn_word_publish(&s->v_read, t + 1, &s->sleepers);
+        else if (v_wait)
+            snn_word_wait(&s->v_read, t + 1, &s->sleepers);
     }
+    s->events[k] = events;
 }
 
 struct worker {
@@ -1161,7 +1221,8 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
     }
     s.steps = steps;
     s.T = choose_threads(net, o);
-    snn_barrier_init(&s.bar, s.T);
+    atomic_init(&s.v_read, 0);
+    atomic_init(&s.sleepers, 0);
     s.arena = snn_arena_new();
     if (!s.arena)
         return SNN_ENOMEM;
@@ -1176,8 +1237,8 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
         stats->steps = steps;
         stats->synapses = s.synapses;
         stats->syn_events = 0;
-        for (unsigned k = 0; s.thr && k < s.T; k++)
-            stats->syn_events += EVENTS(&s, k);
+        for (unsigned k = 0; k < s.T; k++)
+            stats->syn_events += s.events[k];
         stats->build_s = t1 - t0;
         stats->run_s = t2 - t1;
         stats->bytes = snn_arena_used(s.arena);
