@@ -9,7 +9,9 @@ bench/sim/run.sh leaves in its output directory (default bench/out/sim):
   machine.txt, elapsed_s               the machine, versions and the benchmark's duration
 
 Timings are medians over the repeats of seed 1; rates are means over the seeds of the
-longest duration measured (rep 0 of each seed). The standard library only.
+longest duration measured (rep 0 of each seed), with their standard errors: a seed draws
+another network and another start, and one seed's rate differs from the mean by about 5%,
+so only the means of many seeds can be held to 5%. The standard library only.
 
 usage: report.py [DIR]
 """
@@ -115,31 +117,42 @@ print('Mean firing rate over all 4000 neurons, Hz: mean over seeds of %d s runs 
 print()
 print('| network | seeds | Brian2 | snnc fixed point | diff | snnc float64 | diff |')
 print('|---|---|---|---|---|---|---|')
+
+
+def mean_se(xs):
+    """Mean, its standard error and the standard deviation of one value."""
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return statistics.fmean(xs), sd / len(xs) ** 0.5, sd
+
+
+spread = []
 for net in nets:
     bs = sorted(s for (n, d, s) in brian if n == net and d == rate_dur)
     b_rates = [brian[(net, rate_dur, s)][0]['rate_hz'] for s in bs]
-    b_mean = statistics.fmean(b_rates) if b_rates else None
+    b_mean, b_se, b_sd = mean_se(b_rates) if b_rates else (None, None, None)
     cells, seeds = [], set()
     for arith in ('fixed', 'float'):
         ss = sorted(s for (n, d, a, s) in snnc if n == net and d == rate_dur and a == arith)
         seeds |= set(ss)
         rates = [snnc[(net, rate_dur, arith, s)][0]['rate_hz'] for s in ss]
-        mean = statistics.fmean(rates)
-        sd = statistics.stdev(rates) if len(rates) > 1 else 0.0
+        mean, se, sd = mean_se(rates)
+        if arith == 'fixed':
+            spread.append('%s %.1f%%' % (net, 100 * sd / mean))
+        # The two means are independent: their difference's error adds in quadrature.
         diff = (mean - b_mean) / b_mean if b_mean else None
-        cells.append((mean, sd, diff))
-        summary_rate = ('%s %-11s: snnc %.3f Hz vs Brian2 %s Hz (%s)' % (
-            net, ARITH[arith], mean, '%.3f' % b_mean if b_mean else '-',
-            '%+.1f%%, %s' % (diff * 100, 'ok' if abs(diff) <= RATE_TARGET else 'MISSES 5%')
-            if diff is not None else 'no Brian2 figure'))
-        summary.append(('rate', summary_rate))
-    b_sd = statistics.stdev(b_rates) if len(b_rates) > 1 else 0.0
+        dse = (se ** 2 + b_se ** 2) ** 0.5 / b_mean if b_mean else None
+        cells.append('%.3f ± %.3f | %s' % (
+            mean, se, '%+.1f%% ± %.1f%%' % (diff * 100, dse * 100) if b_mean else '-'))
+        summary.append(('rate', '%s %-11s: snnc %.3f Hz vs Brian2 %s Hz over %d seeds (%s)' % (
+            net, ARITH[arith], mean, '%.3f' % b_mean if b_mean else '-', len(rates),
+            '%+.1f%% ± %.1f%%, %s' % (diff * 100, dse * 100,
+                                      'ok' if abs(diff) <= RATE_TARGET else 'MISSES 5%')
+            if diff is not None else 'no Brian2 figure')))
     seeds_txt = '%d..%d' % (min(seeds), max(seeds)) if len(seeds) > 1 else str(min(seeds))
-    print('| %s | %s | %s | %.3f ± %.3f | %s | %.3f ± %.3f | %s |' % (
-        net, seeds_txt, '%.3f ± %.3f' % (b_mean, b_sd) if b_mean else '-',
-        cells[0][0], cells[0][1], '%+.1f%%' % (cells[0][2] * 100) if b_mean else '-',
-        cells[1][0], cells[1][1], '%+.1f%%' % (cells[1][2] * 100) if b_mean else '-'))
-print('(± = standard deviation over the seeds)')
+    print('| %s | %s | %s | %s | %s |' % (
+        net, seeds_txt, '%.3f ± %.3f' % (b_mean, b_se) if b_mean else '-', cells[0], cells[1]))
+print('(± = standard error of the mean over the seeds; one seed\'s rate has a standard '
+      'deviation of %s of the mean, snnc fixed point)' % ', '.join(spread))
 print()
 
 # The summary block, to paste into a note.

@@ -3,16 +3,18 @@
 #
 # Runs `snnc sim` on examples/cuba.yaml and examples/coba.yaml, fixed point and float64,
 # for 1 s and 10 s of biological time, and Brian2 2.5.1 cpp_standalone on the same networks
-# (bench/sim/brian2_bench.py); then the mean firing rates over seeds 1..5 of 10 s runs on
-# both sides. Every snnc run is timed whole (wall clock around the process, peak RSS from
-# GNU time -v). Raw outputs go to bench/out/sim/ (replaced on each run) and Brian2's
+# (bench/sim/brian2_bench.py); then the mean firing rates over seeds 1..40 of 10 s runs on
+# both sides (a network's rate moves by about 5% from seed to seed, so the means of a few
+# seeds differ by as much by chance; forty bring that to about 1%). Every snnc run is
+# timed whole (wall clock around the process, peak RSS from GNU time -v). Raw outputs go to bench/out/sim/ (replaced on each run) and Brian2's
 # generated projects to bench/out/brian2/; bench/sim/report.py prints the table and the
 # summary from bench/out/sim/.
 #
-# usage: bench/sim/run.sh [--quick] [--repeat N] [--snnc-threads N] [--brian2-threads N]
-#                         [--no-brian2]
+# usage: bench/sim/run.sh [--quick] [--repeat N] [--seeds N] [--snnc-threads N]
+#                         [--brian2-threads N] [--no-brian2]
 #   --quick             1 s runs only and seed 1 only (rates from 1 s): under a minute
 #   --repeat N          timed runs per configuration, median reported (default 3)
+#   --seeds N           rates over seeds 1..N (default 40)
 #   --snnc-threads N    pass --threads N to snnc sim (default: snnc chooses, one thread
 #                       per idle processor for networks this size)
 #   --brian2-threads N  Brian2 with N OpenMP threads (default 1: no OpenMP)
@@ -25,11 +27,12 @@ self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-quick=0 repeat=3 brian=1 bthreads=1 sthreads=()
+quick=0 repeat=3 nseeds=40 brian=1 bthreads=1 sthreads=()
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --repeat) repeat=${2:?--repeat needs a number}; shift ;;
+    --seeds) nseeds=${2:?--seeds needs a number}; shift ;;
     --brian2-threads) bthreads=${2:?--brian2-threads needs a number}; shift ;;
     --snnc-threads) sthreads=(--threads "${2:?--snnc-threads needs a number}"); shift ;;
     --no-brian2) brian=0 ;;
@@ -38,8 +41,8 @@ while (($#)); do
   esac
   shift
 done
-[[ $repeat =~ ^[1-9][0-9]*$ && $bthreads =~ ^[1-9][0-9]*$ ]] ||
-  { echo "run.sh: --repeat and --brian2-threads need positive integers" >&2; exit 2; }
+[[ $repeat =~ ^[1-9][0-9]*$ && $bthreads =~ ^[1-9][0-9]*$ && $nseeds =~ ^[1-9][0-9]*$ ]] ||
+  { echo "run.sh: --repeat, --seeds and --brian2-threads need positive integers" >&2; exit 2; }
 omp=0   # brian2_bench.py --threads: 0 = no OpenMP
 ((bthreads > 1)) && omp=$bthreads
 
@@ -54,7 +57,7 @@ if ((brian)); then
     fail "$python cannot import brian2: run scripts/bootstrap --bench"
 fi
 
-if ((quick)); then durs=(1) seeds=(1) rate_dur=1; else durs=(1 10) seeds=(1 2 3 4 5) rate_dur=10; fi
+if ((quick)); then durs=(1) seeds=(1) rate_dur=1; else durs=(1 10) seeds=($(seq 1 "$nseeds")) rate_dur=10; fi
 out=bench/out/sim
 rm -rf "$out" && mkdir -p "$out" bench/out/brian2
 t_start=$EPOCHREALTIME
@@ -102,7 +105,7 @@ for net in cuba coba; do
   done
 done
 
-echo "== snnc: rates, seeds ${seeds[*]} of ${rate_dur} s (seed 1 from the timed runs)"
+echo "== snnc: rates, seeds ${seeds[0]}..${seeds[-1]} of ${rate_dur} s (seed 1 from the timed runs)"
 for net in cuba coba; do
   for arith in fixed float; do
     for s in "${seeds[@]}"; do
