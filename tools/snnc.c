@@ -610,7 +610,8 @@ static int put_spikes(FILE *f, uint32_t step, const char *name, const uint32_t *
     size_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (used + hn + 12 > sizeof buf) {
-            fwrite(buf, 1, used, f);
+            if (fwrite(buf, 1, used, f) != used)
+                return SNN_EIO;
             used = 0;
         }
         memcpy(buf + used, head, hn);
@@ -620,8 +621,8 @@ static int put_spikes(FILE *f, uint32_t step, const char *name, const uint32_t *
         used += (size_t)(num + 10 - q);
         buf[used++] = '\n';
     }
-    fwrite(buf, 1, used, f);
-    return ferror(f) ? SNN_EIO : 0;
+    /* fwrite's count says whether it failed: ferror would take the stream's lock again */
+    return fwrite(buf, 1, used, f) == used ? 0 : SNN_EIO;
 }
 
 static int write_spikes(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons,

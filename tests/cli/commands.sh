@@ -87,6 +87,12 @@ has "$tmp/err" "in-bad.csv:2:3: error: .*not a spike source" "input error has it
 printf 'step,pop,neuron\n' >"$tmp/in-hdr.csv"
 expect 1 "input with a wrong header" -- "$snnc" sim "$tmp/net.yaml" --input "$tmp/in-hdr.csv"
 
+# A full disk while spikes are written: a device fault naming the file, not a truncated success.
+if [ -w /dev/full ]; then
+  expect 4 "spikes to a full disk" -- "$snnc" sim -q "$src/examples/cuba.yaml" --steps 2000 -o /dev/full
+  has "$tmp/err" "writing the results failed: No space left" "a full disk is reported"
+fi
+
 # Determinism: the same input and seed give byte-identical files.
 for mode in "" --float; do
   "$snnc" sim -q $mode "$src/examples/cuba.yaml" --steps 2000 -o "$tmp/a.csv" &&
