@@ -16,12 +16,12 @@
  * order is fixed by this loop, so float runs are deterministic too.
  *
  * Threads: each population's neurons are split into T contiguous ranges,
- * one per thread.  A thread updates its neurons, meets the others at a
- * barrier, then delivers every spike of the step into its own neurons'
- * ring words only (rows are sorted by post neuron and pre-split at the
- * range edges), so no word is written by two threads and float sums keep
- * their order: the results do not depend on T.  Thread 0 also writes the
- * outputs.
+ * one per thread.  A thread updates its neurons, hands its spikes to the
+ * others and waits for theirs, then delivers every spike of the step into
+ * its own neurons' ring words only (rows are sorted by post neuron and
+ * pre-split at the range edges), so no word is written by two threads and
+ * float sums keep their order: the results do not depend on T.  The
+ * threads take turns writing the outputs, a step each.
  */
 #define _DEFAULT_SOURCE /* getloadavg(), for the default thread count */
 #include "ir/sim.h"
@@ -290,8 +290,7 @@ struct rt_pop {
     bool fshared;            /* float64: every neuron has fpar[0]'s parameters */
     /* Neurons [lo[k], lo[k + 1]) belong to thread k, which lists the ones
      * that fire in its post (struct post).  fired: the step's spikes
-     * merged, for outputs (thread 0 only, which writes nothing else
-     * here). */
+     * merged, for outputs (by the thread writing the step's outputs). */
     uint32_t lo[SNN__MAX_THREADS + 1];
     /* Per-neuron arrays that threads write (state, ring words) keep thread
      * k's neurons at index i + k * pad, and every row ends with pad unused
@@ -340,14 +339,15 @@ struct sim {
     /* Thread k's posts, for even and odd steps: post_at(s, k, t). */
     unsigned char *posts;
     size_t post_bytes;
-    /* Thread 0 publishes t + 1 here once it has read the voltages of step
-     * t, when voltages are recorded (the others may not step on before).
+    /* The thread that writes step t's outputs publishes t + 1 here once it
+     * has read the voltages of step t, when voltages are recorded (the
+     * others may not step on before).
      * Written once a step, read by every thread: a line of its own, like
      * sleepers (written only by threads going to sleep). */
     _Alignas(64) atomic_uint v_read;
     _Alignas(64) atomic_uint sleepers;
-    /* When an output fails in step t, thread 0 sets abort_err and
-     * abort_step = t + 1; every thread stops once it has every post of
+    /* When an output fails in step t, the thread writing it sets abort_err
+     * and abort_step = t + 1; every thread stops once it has every post of
      * abort_step, so all of them stop at the same step. */
     _Alignas(64) atomic_int abort_err;
     _Atomic uint64_t abort_step;
@@ -1037,8 +1037,11 @@ static void spikes_of(const struct sim *s, uint32_t p, uint32_t t, const uint32_
     }
 }
 
-/* Thread 0, after step t is delivered: merged spike lists, callbacks,
- * counts.  0 or the error a callback returned. */
+/* Thread t mod T, after delivering step t: merged spike lists, callbacks,
+ * counts.  0 or the error a callback returned.  The threads take turns so
+ * that this work does not hold the others back every step; the calls stay
+ * in order, since thread t mod T writes step t's outputs before it
+ * publishes step t + 1, which the one writing step t + 1 waits for. */
 static int outputs(struct sim *s, uint32_t t)
 {
     const struct snn_net *net = s->net;
@@ -1084,8 +1087,9 @@ static int outputs(struct sim *s, uint32_t t)
 /* The step loop of thread k.  A thread updates its neurons, publishes
  * its post and waits for every other thread's post of the step, then
  * delivers; a thread's ring words are touched by it alone, so the next
- * update waits for nothing more.  Recording voltages adds a wait for
- * thread 0 to have read them before the others step on. */
+ * update waits for nothing more.  Recording voltages adds a wait for the
+ * thread writing the step's outputs to have read them before the others
+ * step on. */
 static void loop(struct sim *s, unsigned k)
 {
     const struct snn_net *net = s->net;
@@ -1113,14 +1117,15 @@ static void loop(struct sim *s, unsigned k)
             spikes_of(s, p, t, fired_by, nf_by);
             events += deliver(s, p, t, k, fired_by, nf_by);
         }
-        if (k == 0 && !stop) {
+        bool mine_out = t % s->T == k;
+        if (mine_out && !stop) {
             int err = outputs(s, t);
             if (err) {
                 atomic_store(&s->abort_err, err);
                 atomic_store(&s->abort_step, t64 + 1);
             }
         }
-        if (v_wait && k == 0)
+        if (v_wait && mine_out)
             snn_word_publish(&s->v_read, t + 1, &s->sleepers);
         else if (v_wait)
             snn_word_wait(&s->v_read, t + 1, &s->sleepers);
@@ -1169,10 +1174,38 @@ static int run(struct sim *s)
     return atomic_load(&s->abort_err);
 }
 
+/* Threads running besides this one now: the fewest of three looks a
+ * millisecond apart at /proc/loadavg's fourth field, "runnable/total",
+ * which counts this thread among the runnable (one look could catch a
+ * process of the same shell pipeline starting).  The load average would
+ * do where that is missing, but it remembers the last minute, in which a
+ * script's previous run of snnc kept both cores busy. */
+static double others_running(void)
+{
+    unsigned fewest = UINT32_MAX;
+    for (int look = 0; look < 3; look++) {
+        if (look)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+        FILE *f = fopen("/proc/loadavg", "r");
+        unsigned running = 0, total = 0;
+        double l1, l5, l15;
+        if (f && fscanf(f, "%lf %lf %lf %u/%u", &l1, &l5, &l15, &running, &total) == 5 &&
+            running >= 1 && running - 1 < fewest)
+            fewest = running - 1;
+        if (f)
+            fclose(f);
+    }
+    if (fewest != UINT32_MAX)
+        return fewest;
+    double load[1];
+    return getloadavg(load, 1) == 1 ? load[0] : 0;
+}
+
 /* Threads: as asked, else one per idle processor (online processors less
- * the load average) for networks big enough to pay for a barrier a step.
- * Threads that share a busy core wait on each other every step, so the
- * load matters more than the processor count; results never depend on it. */
+ * the threads running now) for networks big enough to pay for a hand-over
+ * a step.  Threads that share a busy core wait on each other every step,
+ * so other work matters more than the processor count; results never
+ * depend on it. */
 static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_opts *o)
 {
     unsigned t = o->threads;
@@ -1181,10 +1214,7 @@ static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_o
         for (uint32_t p = 0; p < net->n_pops; p++)
             neurons += net->pops[p].size;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        double load[1];
-        double idle = cpus < 1 ? 1 : (double)cpus;
-        if (getloadavg(load, 1) == 1)
-            idle -= load[0];
+        double idle = (cpus < 1 ? 1 : (double)cpus) - others_running();
         t = neurons < 2048 || idle < 1.5 ? 1 : (unsigned)(idle + 0.5);
     }
     return t > SNN__MAX_THREADS ? SNN__MAX_THREADS : t;

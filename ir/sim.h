@@ -36,7 +36,10 @@ struct snn_sim_opts {
     unsigned threads;                    /* 0: one per idle processor, big networks */
     const struct snn_spike_list *input;  /* extra spikes for spike sources, or NULL */
     void *ctx;
-    /* The spikes of one population in one step, neurons ascending; called
+    /* The callbacks are called one at a time, in step order, each call
+     * seeing what the ones before it did, but with threads not always from
+     * the same thread (the threads take turns writing a step's outputs).
+     * The spikes of one population in one step, neurons ascending; called
      * in step order, then population order; only for recorded populations
      * (record spikes) unless all_spikes is set.  Non-zero aborts the run. */
     int (*on_spikes)(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n);
