@@ -546,13 +546,16 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
 }
 
 /* Whether this processor has AVX-512F (asked once per program part that
- * includes this header). */
+ * includes this header; threads may ask at once, hence the atomics). */
 static inline int fx_soa_have_avx512(void)
 {
     static int have = -1;
-    if (have < 0)
-        have = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return have;
+    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
+    }
+    return h;
 }
 #endif
 
