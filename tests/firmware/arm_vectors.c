@@ -17,17 +17,6 @@
 #include "firmware/core.h"
 #include "vectors.h"
 
-struct vector {
-    const char *network;
-    uint32_t model;
-    const uint32_t *dtcm;
-    uint32_t dtcm_bytes;
-    const uint32_t *sdram;
-    uint32_t stored_bytes, sdram_bytes;
-    const uint32_t *packets, *packet_first, *sent, *sent_first, *result;
-    uint32_t ring_words, steps;
-};
-
 static const struct vector vectors[] = {VECTOR_LIST};
 
 /* The core's memories: DTCM and ring as on the chip; a block of SDRAM. */

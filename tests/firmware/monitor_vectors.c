@@ -42,17 +42,6 @@
 #define MON_STEP 3u
 
 /* The kernel's vectors, as tests/firmware/arm_vectors.c reads them. */
-struct vector {
-    const char *network;
-    uint32_t model;
-    const uint32_t *dtcm;
-    uint32_t dtcm_bytes;
-    const uint32_t *sdram;
-    uint32_t stored_bytes, sdram_bytes;
-    const uint32_t *packets, *packet_first, *sent, *sent_first, *result;
-    uint32_t ring_words, steps;
-};
-
 static const struct vector vectors[] = {VECTOR_LIST};
 
 /* The steps run with the vector's packets and checked against its
