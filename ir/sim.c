@@ -341,9 +341,9 @@ struct sim {
     size_t post_bytes;
     /* The thread that writes step t's outputs publishes t + 1 here once it
      * has read the voltages of step t, when voltages are recorded (the
-     * others may not step on before).
-     * Written once a step, read by every thread: a line of its own, like
-     * sleepers (written only by threads going to sleep). */
+     * others may not step on before).  Written once a step and read by
+     * every thread, it has a line of its own, as has sleepers (written
+     * only by threads going to sleep, read at every publication). */
     _Alignas(64) atomic_uint v_read;
     _Alignas(64) atomic_uint sleepers;
     /* When an output fails in step t, the thread writing it sets abort_err
@@ -649,7 +649,6 @@ static int build_schedules(struct sim *s)
     return 0;
 }
 
-/* Does every neuron of the population share the first one's parameters? */
 /* A zeroed array of count elements that starts on a cache line. */
 static void *line_array(struct sim *s, size_t count, size_t size)
 {
@@ -659,6 +658,7 @@ static void *line_array(struct sim *s, size_t count, size_t size)
     return raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
 }
 
+/* Does every neuron of the population share the first one's parameters? */
 static bool shared(const void *par, size_t size, uint32_t n)
 {
     for (uint32_t i = 1; i < n; i++)
@@ -713,7 +713,14 @@ static int setup(struct sim *s)
         struct rt_pop *rp = &s->pops[p];
         uint32_t n = net->pops[p].size;
         rp->pad = s->T > 1 ? PAD : 0;
-        rp->ns = (n + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS + s->T * rp->pad;
+        uint64_t ns = ((uint64_t)n + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS +
+                      (uint64_t)s->T * rp->pad;
+        if (ns > UINT32_MAX) {
+            snn_diag_error(s->d, &net->pops[p].loc, "population '%s': %u neurons are too many "
+                           "for the simulator's arrays", net->pops[p].name, n);
+            return SNN_ETOOBIG;
+        }
+        rp->ns = (uint32_t)ns;
         for (unsigned k = 0; k <= s->T; k++) {
             uint64_t b = (uint64_t)n * k / s->T;
             b = k == s->T ? n : (b + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS;
@@ -1214,8 +1221,8 @@ static unsigned choose_threads(const struct snn_net *net, const struct snn_sim_o
         for (uint32_t p = 0; p < net->n_pops; p++)
             neurons += net->pops[p].size;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        double idle = (cpus < 1 ? 1 : (double)cpus) - others_running();
-        t = neurons < 2048 || idle < 1.5 ? 1 : (unsigned)(idle + 0.5);
+        double idle = neurons < 2048 || cpus < 2 ? 1 : (double)cpus - others_running();
+        t = idle < 1.5 ? 1 : (unsigned)(idle + 0.5);
     }
     return t > SNN__MAX_THREADS ? SNN__MAX_THREADS : t;
 }
