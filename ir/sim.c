@@ -974,8 +974,14 @@ add_rows(const struct rt_proj *pj, void *restrict ring, size_t stride, uint32_t 
     uint64_t events = 0;
     for (uint32_t f = 0; f < nf; f++) {
         const uint64_t *seg = segs + (size_t)fired[f] * seg_step;
-        if (f + 1 < nf) /* rows are far apart: fetch the next one's bounds meanwhile */
-            __builtin_prefetch(segs + (size_t)fired[f + 1] * seg_step);
+        /* Rows are far apart: fetch the bounds of the row after next and
+         * the synapses of the next one (its bounds fetched a row ago). */
+        if (f + 2 < nf)
+            __builtin_prefetch(segs + (size_t)fired[f + 2] * seg_step);
+        if (f + 1 < nf) {
+            uint64_t next = segs[(size_t)fired[f + 1] * seg_step];
+            __builtin_prefetch(narrow ? (const void *)(t16 + next) : (const void *)(t32 + next));
+        }
         uint64_t lo = seg[0], hi = seg[1];
         events += hi - lo;
         for (uint64_t q = lo; q < hi; q++) {
