@@ -1015,11 +1015,11 @@ static uint64_t add_rows_any(const struct rt_proj *pj, void *restrict ring, size
 }
 
 /* Thread k delivers step t's spikes of population p into its own post
- * neurons: for every spike (in population order, then neuron order), the
- * part of the row that lands in its range.  fired_by[j], nf_by[j]: thread
- * j's spikes of the population. */
+ * neurons: for every spike, the part of the row that lands in its range.
+ * The spikes are fired_by[i][0 .. nf_by[i]) for i < n, delivered in that
+ * order. */
 static uint64_t deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k,
-                        const uint32_t *const *fired_by, const uint32_t *nf_by)
+                        const uint32_t *const *fired_by, const uint32_t *nf_by, unsigned n)
 {
     struct rt_pop *rp = &s->pops[p];
     unsigned T = s->T;
@@ -1030,10 +1030,26 @@ static uint64_t deliver(struct sim *s, uint32_t p, uint32_t t, unsigned k,
         size_t stride = 2 * (size_t)post->ns;
         size_t base = pj->rec * (size_t)post->ns + (size_t)k * post->pad;
         void *ring = pj->fixed ? (void *)(post->ring + base) : (void *)(post->ringf + base);
-        for (unsigned j = 0; j < T; j++)
-            if (nf_by[j])
+        for (unsigned i = 0; i < n; i++)
+            if (nf_by[i])
                 events += add_rows_any(pj, ring, stride, s->mask, t, pj->seg + k, T + 1,
-                                       fired_by[j], nf_by[j]);
+                                       fired_by[i], nf_by[i]);
+    }
+    return events;
+}
+
+/* Thread k delivers thread j's spikes of step t, population by
+ * population. */
+static uint64_t deliver_post(struct sim *s, uint32_t t, unsigned k, unsigned j)
+{
+    const struct post *po = post_at(s, j, t);
+    const uint32_t *fired = po->words + s->net->n_pops;
+    uint64_t events = 0;
+    for (uint32_t p = 0; p < s->net->n_pops; p++) {
+        uint32_t nf = po->words[p];
+        if (nf)
+            events += deliver(s, p, t, k, &fired, &nf, 1);
+        fired += nf;
     }
     return events;
 }
@@ -1120,16 +1136,33 @@ static void loop(struct sim *s, unsigned k)
             list += nf;
         }
         snn_word_publish(&mine->seq, t + 1, &s->sleepers);
-        for (unsigned j = 0; j < s->T; j++)
-            if (j != k)
-                snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
+        if (s->o->float64) {
+            /* Float sums keep one order for any T: every post first, then
+             * population by population, thread by thread. */
+            for (unsigned j = 0; j < s->T; j++)
+                if (j != k)
+                    snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
+            for (uint32_t p = 0; p < net->n_pops; p++) {
+                spikes_of(s, p, t, fired_by, nf_by);
+                events += deliver(s, p, t, k, fired_by, nf_by, s->T);
+            }
+        } else {
+            /* Fixed-point ring words are wrapping sums, the same in any
+             * order: a thread delivers its own spikes while the others'
+             * posts are on their way, then each other post as it comes. */
+            for (unsigned i = 0; i < s->T; i++) {
+                unsigned j = (k + i) % s->T;
+                if (j != k)
+                    snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
+                events += deliver_post(s, t, k, j);
+            }
+        }
+        /* After every post of the step: an abort set in step t - 1's
+         * outputs is seen here by all (a stopping run's ring is never read
+         * again, so what was delivered before this check does not matter). */
         uint64_t stop = atomic_load(&s->abort_step);
         if (stop && t64 >= stop)
             break;
-        for (uint32_t p = 0; p < net->n_pops; p++) {
-            spikes_of(s, p, t, fired_by, nf_by);
-            events += deliver(s, p, t, k, fired_by, nf_by);
-        }
         bool mine_out = t % s->T == k;
         if (mine_out && !stop) {
             int err = outputs(s, t);
