@@ -92,25 +92,29 @@ static inline int fx_soa_cond_ok(const struct fx_lif_cond_exp *p)
 /* ---- where saturation cannot happen ------------------------------------------ *
  *
  * In a live network the values stay far from the int32 limits, so the
- * vector forms test each group of eight neurons once: when every input
- * word and synaptic state lies in [-2^x_bits, 2^x_bits) and every voltage
- * in [-2^v_bits, 2^v_bits), none of the step's saturations can change a
+ * vector forms test each group of sixteen neurons once: when every
+ * excitatory input word and synaptic state lies in [-2^xe_bits, 2^xe_bits),
+ * every inhibitory one in [-2^xi_bits, 2^xi_bits) and every voltage in
+ * [-2^v_bits, 2^v_bits), none of the step's saturations can change a
  * value, and a form without them computes the same bits; otherwise the
  * group takes the exact form.  The bounds come from the parameters, once
- * per call, by the proofs below (x_bits = 0: no fast form for them).
+ * per call, by the proofs below (xe_bits = 0: no fast form for them).  The
+ * two receptors have bounds of their own: their weights' LSBs differ, and
+ * with one bound for both the receptor with the larger coefficient would
+ * hold the other to its range.
  *
  * The product of a with |a| <= A and a coefficient {m, s} (s >= 1) is
  * floor((a m + 2^(s-1)) / 2^s), which lies in [-P, P] for
  * P = floor(A |m| / 2^s) + 1 (fx_soa_pbound; A |m| <= 2^62 fits uint64).
- * So its saturation is a no-op when P <= INT32_MAX.  With X = 2^x_bits
- * (x_bits <= 30) and V = 2^v_bits:
+ * So its saturation is a no-op when P <= INT32_MAX.  With X = 2^xe_bits
+ * (xe_bits <= 30), likewise for the inhibitory side, and V = 2^v_bits:
  *   e = xe + ie lies in [-2X, 2X - 2], inside int32: no saturation, |e| <= 2X;
  *   c - v for a constant c lies within |c| + V: no saturation if that is
  *   <= INT32_MAX;
  *   a sum of terms whose bounds add up to at most INT32_MAX cannot saturate.
  * The decays (p11, p22) never saturate (fx_soa_unit), fast form or not. */
 struct fx_soa_bounds {
-    int x_bits, v_bits;
+    int xe_bits, xi_bits, v_bits;
 };
 
 /* Not far from any realistic membrane voltage (+-4096 mV); a voltage
@@ -127,14 +131,14 @@ static inline uint64_t fx_soa_pbound(uint64_t a, struct fx_kmul k)
 /* lif_curr_exp: v' = sat(v_rest + sat(p11 sat(v - v_rest)) + sat(p21e e)
  * + sat(p21i i) + v_off): needs |v_rest| + V, the three products' bounds
  * and their sum with |v_rest| + |v_off| all <= INT32_MAX. */
-static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, int x_bits, int v_bits)
+static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, struct fx_soa_bounds b)
 {
-    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << x_bits;
-    uint64_t d = ((uint64_t)1 << v_bits) + fx_soa_abs(p->v_rest);
+    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << b.xe_bits, i = (uint64_t)2 << b.xi_bits;
+    uint64_t d = ((uint64_t)1 << b.v_bits) + fx_soa_abs(p->v_rest);
     if (d > lim)
         return 0;
     uint64_t pl = fx_soa_pbound(d, fx_kmul(p->p11)), pe = fx_soa_pbound(e, fx_kmul(p->p21e)),
-             pi = fx_soa_pbound(e, fx_kmul(p->p21i));
+             pi = fx_soa_pbound(i, fx_kmul(p->p21i));
     return pl <= lim && pe <= lim && pi <= lim &&
            fx_soa_abs(p->v_rest) + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
 }
@@ -145,14 +149,15 @@ static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, int x_bits, 
  * |c| + V <= INT32_MAX, each product's bound (for the conductance terms
  * (|c| + V) Ge / 2^30 + 1) <= INT32_MAX, and V plus the three bounds
  * plus |v_off| <= INT32_MAX. */
-static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, int x_bits, int v_bits)
+static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, struct fx_soa_bounds b)
 {
-    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << x_bits, v = (uint64_t)1 << v_bits;
+    const uint64_t lim = INT32_MAX, e = (uint64_t)2 << b.xe_bits, i = (uint64_t)2 << b.xi_bits,
+                   v = (uint64_t)1 << b.v_bits;
     uint64_t dl = v + fx_soa_abs(p->v_rest), de = v + fx_soa_abs(p->e_rev_e),
              di = v + fx_soa_abs(p->e_rev_i);
     if (dl > lim || de > lim || di > lim)
         return 0;
-    uint64_t ge = fx_soa_pbound(e, fx_kmul(p->kg_e)), gi = fx_soa_pbound(e, fx_kmul(p->kg_i));
+    uint64_t ge = fx_soa_pbound(e, fx_kmul(p->kg_e)), gi = fx_soa_pbound(i, fx_kmul(p->kg_i));
     if (ge > lim || gi > lim)
         return 0;
     uint64_t pl = fx_soa_pbound(dl, fx_kmul(p->k_leak)),
@@ -160,26 +165,54 @@ static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, int x_bits, 
     return pl <= lim && pe <= lim && pi <= lim && v + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
 }
 
-/* The widest input range that fits, for voltages within 2^FX_SOA_V_BITS;
- * below 2^8 the test would rarely pass, and the fast form is left off. */
+/* The widest input ranges that fit, for voltages within 2^FX_SOA_V_BITS:
+ * the widest range common to both receptors, then the excitatory one
+ * widened as far as it goes, then the inhibitory one (the excitatory input
+ * is the larger in most networks).  The test is monotone in each bound, so
+ * each search stops at the first range that fits.  Below 2^8 the test
+ * would rarely pass, and the fast form is left off. */
+static inline struct fx_soa_bounds fx_soa_widest(int (*fits)(const void *, struct fx_soa_bounds),
+                                                 const void *p)
+{
+    struct fx_soa_bounds b = {8, 8, FX_SOA_V_BITS};
+    if (!fits(p, b))
+        return (struct fx_soa_bounds){0, 0, 0};
+    for (int x = 30; x > 8; x--)
+        if (fits(p, (struct fx_soa_bounds){x, x, FX_SOA_V_BITS})) {
+            b.xe_bits = b.xi_bits = x;
+            break;
+        }
+    for (int x = 30; x > b.xe_bits; x--)
+        if (fits(p, (struct fx_soa_bounds){x, b.xi_bits, FX_SOA_V_BITS})) {
+            b.xe_bits = x;
+            break;
+        }
+    for (int x = 30; x > b.xi_bits; x--)
+        if (fits(p, (struct fx_soa_bounds){b.xe_bits, x, FX_SOA_V_BITS})) {
+            b.xi_bits = x;
+            break;
+        }
+    return b;
+}
+
+static inline int fx_soa_curr_fits_any(const void *p, struct fx_soa_bounds b)
+{
+    return fx_soa_curr_fits((const struct fx_lif_curr_exp *)p, b);
+}
+
+static inline int fx_soa_cond_fits_any(const void *p, struct fx_soa_bounds b)
+{
+    return fx_soa_cond_fits((const struct fx_lif_cond_exp *)p, b);
+}
+
 static inline struct fx_soa_bounds fx_soa_curr_bounds(const struct fx_lif_curr_exp *p)
 {
-    if (!fx_soa_curr_fits(p, 8, FX_SOA_V_BITS)) /* the test is monotone in x */
-        return (struct fx_soa_bounds){0, 0};
-    for (int x = 30; x > 8; x--)
-        if (fx_soa_curr_fits(p, x, FX_SOA_V_BITS))
-            return (struct fx_soa_bounds){x, FX_SOA_V_BITS};
-    return (struct fx_soa_bounds){8, FX_SOA_V_BITS};
+    return fx_soa_widest(fx_soa_curr_fits_any, p);
 }
 
 static inline struct fx_soa_bounds fx_soa_cond_bounds(const struct fx_lif_cond_exp *p)
 {
-    if (!fx_soa_cond_fits(p, 8, FX_SOA_V_BITS)) /* the test is monotone in x */
-        return (struct fx_soa_bounds){0, 0};
-    for (int x = 30; x > 8; x--)
-        if (fx_soa_cond_fits(p, x, FX_SOA_V_BITS))
-            return (struct fx_soa_bounds){x, FX_SOA_V_BITS};
-    return (struct fx_soa_bounds){8, FX_SOA_V_BITS};
+    return fx_soa_widest(fx_soa_cond_fits_any, p);
 }
 
 /* ---- portable forms ---------------------------------------------------------- */
@@ -380,26 +413,28 @@ FX_AVX512 static inline __m512i fx_vtake(int32_t *p)
  * maps [-2^b, 2^b) onto [0, 2^(b+1)) (mod 2^32, without wrapping for
  * b <= 30), so a word is inside iff its sum has no bit at or above b + 1. */
 struct fx_vlim {
-    __m512i xadd, xmask, vadd, vmask;
+    __m512i eadd, emask, iadd, imask, vadd, vmask;
     int on;
 };
 
 FX_AVX512 static inline struct fx_vlim fx_vlim(struct fx_soa_bounds b)
 {
-    uint32_t x = (uint32_t)1 << b.x_bits, v = (uint32_t)1 << b.v_bits;
-    return (struct fx_vlim){_mm512_set1_epi32((int32_t)x), _mm512_set1_epi32((int32_t)~(2 * x - 1)),
+    uint32_t e = (uint32_t)1 << b.xe_bits, i = (uint32_t)1 << b.xi_bits,
+             v = (uint32_t)1 << b.v_bits;
+    return (struct fx_vlim){_mm512_set1_epi32((int32_t)e), _mm512_set1_epi32((int32_t)~(2 * e - 1)),
+                            _mm512_set1_epi32((int32_t)i), _mm512_set1_epi32((int32_t)~(2 * i - 1)),
                             _mm512_set1_epi32((int32_t)v), _mm512_set1_epi32((int32_t)~(2 * v - 1)),
-                            b.x_bits > 0};
+                            b.xe_bits > 0};
 }
 
 FX_AVX512 static inline int fx_vinside(const struct fx_vlim *l, __m512i v, __m512i xe,
                                        __m512i ie, __m512i xi, __m512i ii)
 {
-    __m512i x = _mm512_or_si512(
-        _mm512_or_si512(_mm512_add_epi32(xe, l->xadd), _mm512_add_epi32(ie, l->xadd)),
-        _mm512_or_si512(_mm512_add_epi32(xi, l->xadd), _mm512_add_epi32(ii, l->xadd)));
-    __mmask16 out = _mm512_kor(_mm512_test_epi32_mask(x, l->xmask),
-                               _mm512_test_epi32_mask(_mm512_add_epi32(v, l->vadd), l->vmask));
+    __m512i e = _mm512_or_si512(_mm512_add_epi32(xe, l->eadd), _mm512_add_epi32(ie, l->eadd));
+    __m512i i = _mm512_or_si512(_mm512_add_epi32(xi, l->iadd), _mm512_add_epi32(ii, l->iadd));
+    __mmask16 out = _mm512_kor(_mm512_test_epi32_mask(e, l->emask),
+                               _mm512_test_epi32_mask(i, l->imask));
+    out = _mm512_kor(out, _mm512_test_epi32_mask(_mm512_add_epi32(v, l->vadd), l->vmask));
     return out == 0;
 }
 

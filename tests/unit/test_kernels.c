@@ -72,6 +72,37 @@ static int32_t edge(int bits)
 #define EDGE_TRIAL 40
 #define TRIALS 60
 
+static int outside(int32_t x, int bits)
+{
+    return x < -((int32_t)1 << bits) || x >= ((int32_t)1 << bits);
+}
+
+/* The edge trials' step: a neuron whose state left the fast forms' bounds
+ * mostly gets a fresh, realistic one (else soon nearly every group of
+ * sixteen would hold one and take the exact form for good), and a few
+ * neurons get a word at an edge, one word at a time. */
+static void edges(struct fx_soa_bounds b, int32_t v0, struct fx_lif_state *ref,
+                  struct fx_lif_soa s, int32_t *ie, int32_t *ie0, int32_t *ii, int32_t *ii0)
+{
+    for (int i = 0; i < N; i++) {
+        if ((outside(s.v[i], b.v_bits) || outside(s.xe[i], b.xe_bits) ||
+             outside(s.xi[i], b.xi_bits)) &&
+            next() % 4) {
+            ref[i].v = s.v[i] = v0 + (int32_t)(next() % 1000000);
+            ref[i].xe = s.xe[i] = (int32_t)(next() % 100000);
+            ref[i].xi = s.xi[i] = (int32_t)(next() % 100000);
+        }
+        switch (next() % 96) {
+        case 0: ref[i].v = s.v[i] = edge(b.v_bits); break;
+        case 1: ref[i].xe = s.xe[i] = edge(b.xe_bits); break;
+        case 2: ref[i].xi = s.xi[i] = edge(b.xi_bits); break;
+        case 3: ie0[i] = ie[i] = edge(b.xe_bits); break;
+        case 4: ii0[i] = ii[i] = edge(b.xi_bits); break;
+        default: break;
+        }
+    }
+}
+
 static void run_curr(int scalar)
 {
     for (int trial = 0; trial < TRIALS; trial++) {
@@ -95,8 +126,9 @@ static void run_curr(int scalar)
         }
         assert_true(fx_soa_curr_ok(&p));
         struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
+        const int32_t V0 = -70 * FX_ONE_MV;
         if (trial >= EDGE_TRIAL)
-            assert_true(b.x_bits >= 16);
+            assert_true(b.xe_bits >= 16 && b.xi_bits >= 16);
         struct fx_lif_state ref[N];
         int32_t v[N], xe[N], xi[N];
         uint32_t refrac[N];
@@ -114,14 +146,8 @@ static void run_curr(int scalar)
         for (int step = 0; step < 300; step++) {
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4), ii0[i] = ii[i] = -input(trial < 4);
-            for (int i = 0; trial >= EDGE_TRIAL && i < N; i++) {
-                if (next() % 16 == 0)
-                    ref[i].v = v[i] = edge(b.v_bits);
-                if (next() % 16 == 0)
-                    ref[i].xe = xe[i] = edge(b.x_bits), ref[i].xi = xi[i] = edge(b.x_bits);
-                if (next() % 16 == 0)
-                    ie0[i] = ie[i] = edge(b.x_bits), ii0[i] = ii[i] = edge(b.x_bits);
-            }
+            if (trial >= EDGE_TRIAL)
+                edges(b, V0, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
             uint32_t nf = (scalar ? fx_lif_curr_exp_soa_scalar : fx_lif_curr_exp_soa)(
                          &p, lo, hi, s, ie, ii, fired),
@@ -166,8 +192,9 @@ static void run_cond(int scalar)
         }
         assert_true(fx_soa_cond_ok(&p));
         struct fx_soa_bounds b = fx_soa_cond_bounds(&p);
+        const int32_t V0 = -60 * FX_ONE_MV;
         if (trial >= EDGE_TRIAL)
-            assert_true(b.x_bits >= 16);
+            assert_true(b.xe_bits >= 16 && b.xi_bits >= 16);
         struct fx_lif_state ref[N];
         int32_t v[N], xe[N], xi[N];
         uint32_t refrac[N];
@@ -184,14 +211,8 @@ static void run_cond(int scalar)
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4) & 0x7fffffff,
                 ii0[i] = ii[i] = input(trial < 4) & 0x7fffffff;
-            for (int i = 0; trial >= EDGE_TRIAL && i < N; i++) {
-                if (next() % 16 == 0)
-                    ref[i].v = v[i] = edge(b.v_bits);
-                if (next() % 16 == 0)
-                    ref[i].xe = xe[i] = edge(b.x_bits), ref[i].xi = xi[i] = edge(b.x_bits);
-                if (next() % 16 == 0)
-                    ie0[i] = ie[i] = edge(b.x_bits), ii0[i] = ii[i] = edge(b.x_bits);
-            }
+            if (trial >= EDGE_TRIAL)
+                edges(b, V0, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 17), hi = N - (uint32_t)(step % 19);
             uint32_t nf = (scalar ? fx_lif_cond_exp_soa_scalar : fx_lif_cond_exp_soa)(
                          &p, lo, hi, s, ie, ii, fired),
@@ -256,8 +277,17 @@ static void test_eligibility(void **state)
     assert_false(fx_soa_cond_ok(&c));
 }
 
-/* The bounds are the widest that pass the fits test, and extreme
- * parameters get none. */
+/* Whether b is a widest set of bounds: it fits, and no bound can grow alone. */
+static int widest(int (*fits)(const void *, struct fx_soa_bounds), const void *p,
+                  struct fx_soa_bounds b)
+{
+    struct fx_soa_bounds e = b, i = b;
+    e.xe_bits++, i.xi_bits++;
+    return fits(p, b) && (b.xe_bits == 30 || !fits(p, e)) && (b.xi_bits == 30 || !fits(p, i));
+}
+
+/* The bounds are the widest that pass the fits test, each receptor's its
+ * own, and extreme parameters get none. */
 static void test_bounds(void **state)
 {
     (void)state;
@@ -265,24 +295,27 @@ static void test_bounds(void **state)
                                 .p21e = {549735151, 35}, .p21i = {767341813, 33},
                                 .p22e = {1, 1}, .p22i = {1, 1}};
     struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
-    assert_int_equal(b.x_bits, 30);
+    assert_int_equal(b.xe_bits, 30);
+    assert_int_equal(b.xi_bits, 30);
     assert_int_equal(b.v_bits, FX_SOA_V_BITS);
     p.p21e = (struct fx_mult){INT32_MAX, 20}; /* 2^11 per LSB: inputs below 2^19 */
     b = fx_soa_curr_bounds(&p);
-    assert_true(fx_soa_curr_fits(&p, b.x_bits, b.v_bits));
-    assert_false(fx_soa_curr_fits(&p, b.x_bits + 1, b.v_bits));
-    assert_int_equal(b.x_bits, 18);
+    assert_true(widest(fx_soa_curr_fits_any, &p, b));
+    assert_int_equal(b.xe_bits, 18);
+    assert_int_equal(b.xi_bits, 30); /* the inhibitory side keeps its range */
     p.v_off = INT32_MAX;
-    assert_int_equal(fx_soa_curr_bounds(&p).x_bits, 0);
+    assert_int_equal(fx_soa_curr_bounds(&p).xe_bits, 0);
+    /* COBA's: the inhibitory conductance LSB is 2^4 times the
+     * excitatory one, and the excitatory input goes 2^4 further */
     struct fx_lif_cond_exp c = {.v_rest = -3932160, .e_rev_i = -5242880,
                                 .k_leak = {687194767, 37}, .kg_e = {824658887, 23},
                                 .kg_i = {575543182, 19}, .p22e = {1, 1}, .p22i = {1, 1}};
     b = fx_soa_cond_bounds(&c);
-    assert_true(fx_soa_cond_fits(&c, b.x_bits, b.v_bits));
-    assert_false(fx_soa_cond_fits(&c, b.x_bits + 1, b.v_bits));
-    assert_true(b.x_bits >= 16);
+    assert_true(widest(fx_soa_cond_fits_any, &c, b));
+    assert_true(b.xi_bits >= 16);
+    assert_true(b.xe_bits >= b.xi_bits + 3);
     c.e_rev_e = INT32_MAX;
-    assert_int_equal(fx_soa_cond_bounds(&c).x_bits, 0);
+    assert_int_equal(fx_soa_cond_bounds(&c).xe_bits, 0);
 }
 
 int main(void)
