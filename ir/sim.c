@@ -252,8 +252,15 @@ static uint32_t fl_step_shared(enum snn_model m, const struct fl_par *p, struct 
 
 /* Threads of one simulation: a limit that keeps per-population tables small. */
 #define SNN__MAX_THREADS 64
-/* Words after each thread's part of a per-neuron array (see struct rt_pop). */
-#define PAD 128
+/* Elements after each thread's part of a per-neuron array (see struct
+ * rt_pop): 4 KiB at least, the smallest element being a 32-bit word.  The
+ * hardware prefetchers of x86-64 and ARM cores stop at a 4 KiB page, so
+ * with this pad no page holds elements of two threads' parts, and a core
+ * streaming through its part never pulls lines the other core writes.
+ * With a smaller pad (128 words) that pulling made a run on two vCPUs of
+ * a virtual machine half as slow again whenever the host placed them
+ * apart (on cores that share no cache), and cost little otherwise. */
+#define PAD 1024
 /* Per-neuron arrays start on a cache line and their rows are whole lines:
  * the vector steps load sixteen words at a time, and a load that straddles
  * two lines costs two. */
@@ -294,9 +301,9 @@ struct rt_pop {
     uint32_t lo[SNN__MAX_THREADS + 1];
     /* Per-neuron arrays that threads write (state, ring words) keep thread
      * k's neurons at index i + k * pad, and every row ends with pad unused
-     * words: PAD words after each thread's part, so the prefetchers of one
+     * elements: PAD after each thread's part, so the prefetchers of one
      * core do not pull lines the other writes, whether they belong to the
-     * same row or to the next row or array.  ns words per array row: n
+     * same row or to the next row or array.  ns elements per array row: n
      * rounded up to whole lines, plus T pads when there are threads. */
     uint32_t pad, ns;
     uint32_t *fired;
