@@ -101,9 +101,10 @@ struct snn_emu {
     uint32_t dt_ns;
     struct snn_core **cores; /* by slice: the kernels, inside their chips' monitors */
     uint32_t msg[SNN_MON_MAX_WORDS], resp[SNN_MON_MAX_WORDS]; /* a command and its answer */
-    struct keys *inbox;      /* [parity][thread][slice] */
+    struct keys *inbox;      /* [parity][thread][slice], rows of inbox_row */
+    size_t inbox_row;
     uint32_t *fired;         /* [parity][slice][256] */
-    uint32_t *n_fired;       /* [parity][slice] */
+    uint32_t *n_fired;       /* [parity][slice], a cache line each (N_FIRED_STRIDE) */
     uint32_t *report;        /* a population's spikes, for the callback */
     struct inputs *in;       /* by slice */
     unsigned threads;
@@ -120,9 +121,24 @@ struct snn_emu {
     uint32_t stopped_at;     /* the step a stopped run finished */
 };
 
+/* A thread's inboxes, the ones it writes, are a row of their own, and the
+ * rows are a cache line apart (INBOX_GAP): a thread's pushes do not take
+ * lines from the other's.  Each thread empties its own row of this step's
+ * parity before it routes; the owners of the slices only read. */
+#define INBOX_GAP (64 / sizeof(struct keys) + 1)
+
 static struct keys *inbox(struct snn_emu *e, uint32_t parity, unsigned thread, uint32_t s)
 {
-    return &e->inbox[((size_t)parity * e->threads + thread) * e->n_slices + s];
+    return &e->inbox[((size_t)parity * e->threads + thread) * e->inbox_row + s];
+}
+
+/* n_fired words per slice: each written by the thread owning the slice,
+ * on a cache line of its own. */
+#define N_FIRED_STRIDE 16u
+
+static uint32_t *n_fired(struct snn_emu *e, uint32_t parity, uint32_t s)
+{
+    return &e->n_fired[((size_t)parity * e->n_slices + s) * N_FIRED_STRIDE];
 }
 
 static int keys_push(struct keys *b, uint32_t k)
@@ -561,9 +577,10 @@ int snn_emu_new(const void *image, uint64_t size, const struct snn_emu_options *
                 uint32_t S = e->n_slices;
                 e->cores = snn_calloc(S + 1, sizeof *e->cores);
                 e->in = snn_calloc(S + 1, sizeof *e->in);
-                e->inbox = snn_calloc(2 * (size_t)e->threads * S + 1, sizeof *e->inbox);
+                e->inbox_row = S + INBOX_GAP;
+                e->inbox = snn_calloc(2 * (size_t)e->threads * e->inbox_row, sizeof *e->inbox);
                 e->fired = snn_malloc(2 * ((size_t)S + 1) * SNN_CORE_MAX_NEURONS * sizeof *e->fired);
-                e->n_fired = snn_calloc(2 * ((size_t)S + 1), sizeof *e->n_fired);
+                e->n_fired = snn_calloc(2 * ((size_t)S + 1) * N_FIRED_STRIDE, sizeof *e->n_fired);
                 if (!e->cores || !e->in || !e->inbox || !e->fired || !e->n_fired)
                     rc = SNN_ENOMEM;
             }
@@ -614,7 +631,7 @@ void snn_emu_free(struct snn_emu *e)
     for (uint32_t s = 0; e->in && s < e->n_slices; s++)
         snn_free(e->in[s].v);
     snn_free(e->in);
-    for (size_t k = 0; e->inbox && k < 2 * (size_t)e->threads * e->n_slices; k++)
+    for (size_t k = 0; e->inbox && k < 2 * (size_t)e->threads * e->inbox_row; k++)
         snn_free(e->inbox[k].k);
     for (uint32_t c = 0; e->chips && c < e->n_chips; c++) {
         struct chip *ch = &e->chips[c];
@@ -735,7 +752,7 @@ static int report(struct snn_emu *e, uint32_t t, uint32_t par)
         uint32_t n = 0;
         for (uint32_t s = e->pop_first[p]; s < e->pop_first[p + 1]; s++) {
             const uint32_t *f = e->fired + ((size_t)par * e->n_slices + s) * SNN_CORE_MAX_NEURONS;
-            uint32_t nf = e->n_fired[(size_t)par * e->n_slices + s];
+            uint32_t nf = *n_fired(e, par, s);
             for (uint32_t j = 0; j < nf; j++)
                 e->report[n++] = e->slices[s].lo + (f[j] - e->slices[s].key);
         }
@@ -749,8 +766,11 @@ static int report(struct snn_emu *e, uint32_t t, uint32_t par)
 }
 
 /* A thread, doing the work of lanes [k0, k1): lane k ticks the slices
- * s = k mod T and writes inboxes [.][k][.].  Normally one lane each; one
- * thread takes every lane when a second cannot be started. */
+ * [S k / T, S (k + 1) / T) and writes inboxes [.][k][.].  Normally one
+ * lane each; one thread takes every lane when a second cannot be started.
+ * The slices of a lane are consecutive, so that a chip's cores, whose
+ * kernels' states lie side by side in its monitor, are split between the
+ * threads once at most rather than core by core. */
 struct worker {
     struct snn_emu *e;
     unsigned k0, k1;
@@ -763,20 +783,23 @@ static int lane_step(struct snn_emu *e, unsigned k, uint32_t t)
 {
     unsigned T = e->threads;
     uint32_t par = t & 1, prev = par ^ 1;
-    for (uint32_t s = k; s < e->n_slices; s += T) {
+    /* This parity's inboxes were read in the last step: empty them. */
+    for (uint32_t s = 0; s < e->n_slices; s++)
+        inbox(e, par, k, s)->n = 0;
+    uint32_t S = e->n_slices, s_end = (uint32_t)((uint64_t)S * (k + 1) / T);
+    for (uint32_t s = (uint32_t)((uint64_t)S * k / T); s < s_end; s++) {
         struct snn_core *c = e->cores[s];
         struct inputs *in = &e->in[s];
         for (; in->cur < in->n && (uint32_t)(in->v[in->cur] >> 32) == t; in->cur++)
             snn_core_inject(c, (uint32_t)in->v[in->cur]);
         for (unsigned j = 0; j < T; j++) {
-            struct keys *b = inbox(e, prev, j, s);
+            const struct keys *b = inbox(e, prev, j, s);
             for (uint32_t q = 0; q < b->n; q++)
                 snn_core_packet(c, b->k[q]);
-            b->n = 0;
         }
         uint32_t *f = e->fired + ((size_t)par * e->n_slices + s) * SNN_CORE_MAX_NEURONS;
         uint32_t nf = snn_core_tick(c, f);
-        e->n_fired[(size_t)par * e->n_slices + s] = nf;
+        *n_fired(e, par, s) = nf;
         e->tc[k].c.spikes += nf;
         for (uint32_t q = 0; q < nf && !(c->h.flags & SNN_CORE_SILENT); q++) {
             int rc = route(e, k, par, e->slices[s].chip, f[q]);
