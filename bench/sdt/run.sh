@@ -21,19 +21,8 @@ set -euo pipefail
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-quick=0 repeat=3
-while (($#)); do
-  case "$1" in
-    --quick) quick=1 repeat=1 ;;
-    --repeat) repeat=${2:?--repeat needs a number}; shift ;;
-    -h|--help) sed -n '2,/^set -e/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
-[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --repeat needs a positive integer" >&2; exit 2; }
-snnc=${SNNC:-build/tools/snnc}
-[ -x "$snnc" ] || { echo "run.sh: no snnc at '$snnc': run scripts/bootstrap" >&2; exit 1; }
+. bench/common.sh
+bench_options "$self" "$@"
 out=bench/out/sdt
 rm -rf "$out" && mkdir -p "$out"
 {
