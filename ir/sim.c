@@ -1123,9 +1123,9 @@ static int outputs(struct sim *s, uint32_t t)
 /* The step loop of thread k.  A thread updates its neurons, publishes
  * its post and delivers every post of the step, waiting for each other
  * thread's to arrive; a thread's ring words are touched by it alone, so
- * the next update waits for nothing more.  Recording voltages adds a wait for the
- * thread writing the step's outputs to have read them before the others
- * step on. */
+ * the next update waits for nothing more.  Recording voltages adds a wait
+ * for the thread writing the step's outputs to have read them before the
+ * others step on. */
 static void loop(struct sim *s, unsigned k)
 {
     const struct snn_net *net = s->net;

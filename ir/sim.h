@@ -37,8 +37,9 @@ struct snn_sim_opts {
     const struct snn_spike_list *input;  /* extra spikes for spike sources, or NULL */
     void *ctx;
     /* The callbacks are called one at a time, in step order, each call
-     * seeing what the ones before it did, but with threads not always from
-     * the same thread (the threads take turns writing a step's outputs).
+     * seeing what the ones before it did, but not always from the same
+     * thread when the run has several (they take turns writing a step's
+     * outputs).
      * The spikes of one population in one step, neurons ascending; called
      * in step order, then population order; only for recorded populations
      * (record spikes) unless all_spikes is set.  Non-zero aborts the run. */

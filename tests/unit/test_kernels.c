@@ -126,7 +126,7 @@ static void run_curr(int scalar)
         }
         assert_true(fx_soa_curr_ok(&p));
         struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
-        const int32_t V0 = -70 * FX_ONE_MV;
+        const int32_t v_fresh = -70 * FX_ONE_MV;
         if (trial >= EDGE_TRIAL)
             assert_true(b.xe_bits >= 16 && b.xi_bits >= 16);
         struct fx_lif_state ref[N];
@@ -147,7 +147,7 @@ static void run_curr(int scalar)
             for (int i = 0; i < N; i++)
                 ie0[i] = ie[i] = input(trial < 4), ii0[i] = ii[i] = -input(trial < 4);
             if (trial >= EDGE_TRIAL)
-                edges(b, V0, ref, s, ie, ie0, ii, ii0);
+                edges(b, v_fresh, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
             uint32_t nf = (scalar ? fx_lif_curr_exp_soa_scalar : fx_lif_curr_exp_soa)(
                          &p, lo, hi, s, ie, ii, fired),
@@ -192,7 +192,7 @@ static void run_cond(int scalar)
         }
         assert_true(fx_soa_cond_ok(&p));
         struct fx_soa_bounds b = fx_soa_cond_bounds(&p);
-        const int32_t V0 = -60 * FX_ONE_MV;
+        const int32_t v_fresh = -60 * FX_ONE_MV;
         if (trial >= EDGE_TRIAL)
             assert_true(b.xe_bits >= 16 && b.xi_bits >= 16);
         struct fx_lif_state ref[N];
@@ -212,7 +212,7 @@ static void run_cond(int scalar)
                 ie0[i] = ie[i] = input(trial < 4) & 0x7fffffff,
                 ii0[i] = ii[i] = input(trial < 4) & 0x7fffffff;
             if (trial >= EDGE_TRIAL)
-                edges(b, V0, ref, s, ie, ie0, ii, ii0);
+                edges(b, v_fresh, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 17), hi = N - (uint32_t)(step % 19);
             uint32_t nf = (scalar ? fx_lif_cond_exp_soa_scalar : fx_lif_cond_exp_soa)(
                          &p, lo, hi, s, ie, ii, fired),
@@ -305,8 +305,8 @@ static void test_bounds(void **state)
     assert_int_equal(b.xi_bits, 30); /* the inhibitory side keeps its range */
     p.v_off = INT32_MAX;
     assert_int_equal(fx_soa_curr_bounds(&p).xe_bits, 0);
-    /* COBA's: the inhibitory conductance LSB is 2^4 times the
-     * excitatory one, and the excitatory input goes 2^4 further */
+    /* COBA's: an inhibitory weight LSB is about eleven times an
+     * excitatory one in conductance, so the excitatory input goes further */
     struct fx_lif_cond_exp c = {.v_rest = -3932160, .e_rev_i = -5242880,
                                 .k_leak = {687194767, 37}, .kg_e = {824658887, 23},
                                 .kg_i = {575543182, 19}, .p22e = {1, 1}, .p22i = {1, 1}};
