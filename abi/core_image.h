@@ -22,7 +22,7 @@
 #include "abi/neuron.h"
 
 /* The version of every structure below; changes whenever one does. */
-#define SNN_CORE_IMAGE_VERSION 2u
+#define SNN_CORE_IMAGE_VERSION 3u
 
 /* ---- the synaptic word ---------------------------------------------------
  *

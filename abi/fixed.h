@@ -15,7 +15,8 @@
  *
  * The one product: fx_mul(a, k) = sat32(floor((a * m + 2^(s-1)) / 2^s))
  * computed exactly in 64 bits (|a * m| <= 2^62, so the rounding addend
- * cannot overflow): round half up, then saturate to int32.
+ * cannot overflow): round half up, then saturate to int32.  fx_dot3 rounds
+ * a sum of three such products once, in the same way.
  */
 #ifndef SNN_ABI_FIXED_H
 #define SNN_ABI_FIXED_H
@@ -50,6 +51,20 @@ static inline int32_t fx_mul(int32_t a, struct fx_mult k)
     if (k.s > 0)
         p = (p + ((int64_t)1 << (k.s - 1))) >> k.s;
     return fx_sat32(p);
+}
+
+/* a0 k0 + a1 k1 + a2 k2, rounded once: sat32(floor((sum + 2^(s-1)) / 2^s))
+ * for 1 <= s <= 32.  The sum can need 65 bits, so each product is split
+ * into floor(p / 2^s) and its remainder p mod 2^s, and the two parts are
+ * summed apart (neither sum can overflow): the result is exact. */
+static inline int32_t fx_dot3(int32_t a0, int32_t k0, int32_t a1, int32_t k1, int32_t a2,
+                              int32_t k2, int s)
+{
+    int64_t p0 = (int64_t)a0 * k0, p1 = (int64_t)a1 * k1, p2 = (int64_t)a2 * k2;
+    int64_t mask = ((int64_t)1 << s) - 1;
+    int64_t whole = (p0 >> s) + (p1 >> s) + (p2 >> s);
+    int64_t rest = (p0 & mask) + (p1 & mask) + (p2 & mask) + ((int64_t)1 << (s - 1));
+    return fx_sat32(whole + (rest >> s));
 }
 
 /*

@@ -80,12 +80,14 @@ struct fx_lif_cond_exp {
     int32_t v_rest, v_reset, v_thresh; /* Q15.16 mV */
     int32_t e_rev_e, e_rev_i;          /* Q15.16 mV */
     int32_t v_off;                     /* h * i_offset / cm, Q15.16 mV */
-    struct fx_mult k_leak;             /* h / tau_m */
+    int32_t k_leak;                    /* h / tau_m, Q1.30 */
     struct fx_mult kg_e, kg_i;         /* conductance LSB -> h*g/cm in Q1.30 */
     struct fx_mult p22e, p22i;         /* exp(-h/tau_syn) */
     uint32_t refrac_steps;
 };
 
+/* The fraction bits of gamma and k_leak, and the one rounding shift of the
+ * membrane's three terms. */
 #define FX_COND_GAMMA_SHIFT 30
 
 static inline int fx_lif_cond_exp_step(const struct fx_lif_cond_exp *p, struct fx_lif_state *s,
@@ -97,12 +99,11 @@ static inline int fx_lif_cond_exp_step(const struct fx_lif_cond_exp *p, struct f
     if (s->refrac) {
         s->refrac--;
     } else {
-        struct fx_mult ge = {fx_mul(s->xe, p->kg_e), FX_COND_GAMMA_SHIFT};
-        struct fx_mult gi = {fx_mul(s->xi, p->kg_i), FX_COND_GAMMA_SHIFT};
-        int64_t dv = (int64_t)fx_mul(fx_sat32((int64_t)p->v_rest - s->v), p->k_leak) +
-                     fx_mul(fx_sat32((int64_t)p->e_rev_e - s->v), ge) +
-                     fx_mul(fx_sat32((int64_t)p->e_rev_i - s->v), gi) + p->v_off;
-        s->v = fx_sat32(s->v + dv);
+        int32_t ge = fx_mul(s->xe, p->kg_e), gi = fx_mul(s->xi, p->kg_i);
+        int32_t dv = fx_dot3(fx_sat32((int64_t)p->v_rest - s->v), p->k_leak,
+                             fx_sat32((int64_t)p->e_rev_e - s->v), ge,
+                             fx_sat32((int64_t)p->e_rev_i - s->v), gi, FX_COND_GAMMA_SHIFT);
+        s->v = fx_sat32((int64_t)s->v + dv + p->v_off);
         if (s->v >= p->v_thresh) {
             s->v = p->v_reset;
             s->refrac = p->refrac_steps;

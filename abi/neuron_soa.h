@@ -85,8 +85,8 @@ static inline int fx_soa_curr_ok(const struct fx_lif_curr_exp *p)
 
 static inline int fx_soa_cond_ok(const struct fx_lif_cond_exp *p)
 {
-    return fx_soa_usable(p->k_leak) && fx_soa_usable(p->kg_e) && fx_soa_usable(p->kg_i) &&
-           fx_soa_unit(p->p22e) && fx_soa_unit(p->p22i);
+    return fx_soa_usable(p->kg_e) && fx_soa_usable(p->kg_i) && fx_soa_unit(p->p22e) &&
+           fx_soa_unit(p->p22i);
 }
 
 /* ---- where saturation cannot happen ------------------------------------------ *
@@ -144,11 +144,13 @@ static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, struct fx_so
 }
 
 /* lif_cond_exp: ge = sat(kg_e e) and gi need bounds Ge, Gi <= INT32_MAX;
- * v' = sat(v + sat(k_leak sat(v_rest - v)) + sat(ge sat(e_rev_e - v) / 2^30)
- * + sat(gi sat(e_rev_i - v) / 2^30) + v_off): each difference within
- * |c| + V <= INT32_MAX, each product's bound (for the conductance terms
- * (|c| + V) Ge / 2^30 + 1) <= INT32_MAX, and V plus the three bounds
- * plus |v_off| <= INT32_MAX. */
+ * v' = sat(v + dot3(sat(v_rest - v), k_leak, sat(e_rev_e - v), ge,
+ * sat(e_rev_i - v), gi) + v_off): each difference within |c| + V <=
+ * INT32_MAX; the three products' magnitudes then sum to at most
+ * S = dl |k_leak| + de Ge + di Gi < 3 2^62 (no uint64 overflow), so the
+ * rounded sum lies within D = S / 2^30 + 1.  V + D + |v_off| <= INT32_MAX
+ * keeps the 64-bit sum far from overflow and the saturations of the sum
+ * and of v' no-ops. */
 static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, struct fx_soa_bounds b)
 {
     const uint64_t lim = INT32_MAX, e = (uint64_t)2 << b.xe_bits, i = (uint64_t)2 << b.xi_bits,
@@ -160,9 +162,8 @@ static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, struct fx_so
     uint64_t ge = fx_soa_pbound(e, fx_kmul(p->kg_e)), gi = fx_soa_pbound(i, fx_kmul(p->kg_i));
     if (ge > lim || gi > lim)
         return 0;
-    uint64_t pl = fx_soa_pbound(dl, fx_kmul(p->k_leak)),
-             pe = ((de * ge) >> FX_COND_GAMMA_SHIFT) + 1, pi = ((di * gi) >> FX_COND_GAMMA_SHIFT) + 1;
-    return pl <= lim && pe <= lim && pi <= lim && v + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
+    uint64_t d = ((dl * fx_soa_abs(p->k_leak) + de * ge + di * gi) >> FX_COND_GAMMA_SHIFT) + 1;
+    return v + d + fx_soa_abs(p->v_off) <= lim;
 }
 
 /* The widest input ranges that fit, for voltages within 2^FX_SOA_V_BITS:
@@ -252,10 +253,8 @@ static inline uint32_t fx_lif_cond_exp_soa_scalar(const struct fx_lif_cond_exp *
                                                   uint32_t hi, struct fx_lif_soa s, int32_t *ie,
                                                   int32_t *ii, uint32_t *fired)
 {
-    const struct fx_kmul k_leak = fx_kmul(p->k_leak), kg_e = fx_kmul(p->kg_e),
-                         kg_i = fx_kmul(p->kg_i), p22e = fx_kmul(p->p22e),
-                         p22i = fx_kmul(p->p22i);
-    const int64_t rg = (int64_t)1 << (FX_COND_GAMMA_SHIFT - 1);
+    const struct fx_kmul kg_e = fx_kmul(p->kg_e), kg_i = fx_kmul(p->kg_i),
+                         p22e = fx_kmul(p->p22e), p22i = fx_kmul(p->p22i);
     uint32_t nf = 0;
     for (uint32_t i = lo; i < hi; i++) {
         int64_t e = fx_soa_sat((int64_t)s.xe[i] + ie[i]);
@@ -265,11 +264,12 @@ static inline uint32_t fx_lif_cond_exp_soa_scalar(const struct fx_lif_cond_exp *
             s.refrac[i]--;
         } else {
             int64_t v = s.v[i];
-            struct fx_kmul ge = {(int32_t)fx_kmul_sat(e, kg_e), FX_COND_GAMMA_SHIFT, rg};
-            struct fx_kmul gi = {(int32_t)fx_kmul_sat(in, kg_i), FX_COND_GAMMA_SHIFT, rg};
-            v = fx_soa_sat(v + fx_kmul_sat(fx_soa_sat(p->v_rest - v), k_leak) +
-                           fx_kmul_sat(fx_soa_sat(p->e_rev_e - v), ge) +
-                           fx_kmul_sat(fx_soa_sat(p->e_rev_i - v), gi) + p->v_off);
+            int32_t ge = (int32_t)fx_kmul_sat(e, kg_e), gi = (int32_t)fx_kmul_sat(in, kg_i);
+            v = fx_soa_sat(v +
+                           fx_dot3((int32_t)fx_soa_sat(p->v_rest - v), p->k_leak,
+                                   (int32_t)fx_soa_sat(p->e_rev_e - v), ge,
+                                   (int32_t)fx_soa_sat(p->e_rev_i - v), gi, FX_COND_GAMMA_SHIFT) +
+                           p->v_off);
             if (v >= p->v_thresh) {
                 v = p->v_reset;
                 s.refrac[i] = p->refrac_steps;
@@ -460,27 +460,39 @@ FX_AVX512 static inline uint32_t fx_curr8(const struct fx_lif_curr_exp *p, uint3
     return nf;
 }
 
+/* fx_dot3 of three products in each 64-bit lane, as it computes it. */
+FX_AVX512 static inline __m512i fx_vdot3(__m512i p0, __m512i p1, __m512i p2)
+{
+    const int s = FX_COND_GAMMA_SHIFT;
+    const __m512i mask = _mm512_set1_epi64(((int64_t)1 << s) - 1);
+    __m512i whole = _mm512_add_epi64(_mm512_add_epi64(_mm512_srai_epi64(p0, s),
+                                                      _mm512_srai_epi64(p1, s)),
+                                     _mm512_srai_epi64(p2, s));
+    __m512i rest = _mm512_add_epi64(_mm512_add_epi64(_mm512_and_si512(p0, mask),
+                                                     _mm512_and_si512(p1, mask)),
+                                    _mm512_and_si512(p2, mask));
+    rest = _mm512_add_epi64(rest, _mm512_set1_epi64((int64_t)1 << (s - 1)));
+    return fx_vsat(_mm512_add_epi64(whole, _mm512_srai_epi64(rest, s)));
+}
+
 /* lif_cond_exp, the exact form on neurons [i, i + 8). */
 FX_AVX512 static inline uint32_t fx_cond8(const struct fx_lif_cond_exp *p, uint32_t i,
                                           struct fx_lif_soa s, int32_t *ie, int32_t *ii,
                                           const struct fx_vfix *fix, uint32_t *fired)
 {
-    const struct fx_vmul k_leak = fx_vmul(p->k_leak), kg_e = fx_vmul(p->kg_e),
-                         kg_i = fx_vmul(p->kg_i), p22e = fx_vmul(p->p22e),
-                         p22i = fx_vmul(p->p22i);
+    const struct fx_vmul kg_e = fx_vmul(p->kg_e), kg_i = fx_vmul(p->kg_i),
+                         p22e = fx_vmul(p->p22e), p22i = fx_vmul(p->p22i);
     const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
     const __m512i e_rev_e = _mm512_set1_epi64(p->e_rev_e);
     const __m512i e_rev_i = _mm512_set1_epi64(p->e_rev_i);
-    const __m512i rg = _mm512_set1_epi64((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
-    const __m128i sg = _mm_cvtsi32_si128(FX_COND_GAMMA_SHIFT);
+    const __m512i k_leak = _mm512_set1_epi64(p->k_leak);
     __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
     __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
     __m512i v = fx_vload(s.v + i);
-    struct fx_vmul ge = {fx_vmul_sat(e, kg_e), rg, sg}, gi = {fx_vmul_sat(in, kg_i), rg, sg};
-    __m512i dv = fx_vmul_sat(fx_vsat(_mm512_sub_epi64(v_rest, v)), k_leak);
-    dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_e, v)), ge));
-    dv = _mm512_add_epi64(dv, fx_vmul_sat(fx_vsat(_mm512_sub_epi64(e_rev_i, v)), gi));
-    __m512i nv = fx_vsat(_mm512_add_epi64(v, _mm512_add_epi64(dv, v_off)));
+    __m512i pl = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(v_rest, v)), k_leak);
+    __m512i pe = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(e_rev_e, v)), fx_vmul_sat(e, kg_e));
+    __m512i pi = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(e_rev_i, v)), fx_vmul_sat(in, kg_i));
+    __m512i nv = fx_vsat(_mm512_add_epi64(_mm512_add_epi64(v, v_off), fx_vdot3(pl, pe, pi)));
     uint32_t nf = fx_vfinish(i, 8, s, fx_vlow(v), fx_vlow(nv), fix, fired);
     fx_vstore(s.xe + i, fx_vprod(e, p22e));
     fx_vstore(s.xi + i, fx_vprod(in, p22i));
@@ -537,14 +549,13 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
                                                             struct fx_lif_soa s, int32_t *ie,
                                                             int32_t *ii, uint32_t *fired)
 {
-    const struct fx_vmul k_leak = fx_vmul(p->k_leak), kg_e = fx_vmul(p->kg_e),
-                         kg_i = fx_vmul(p->kg_i), p22e = fx_vmul(p->p22e),
-                         p22i = fx_vmul(p->p22i);
+    const struct fx_vmul kg_e = fx_vmul(p->kg_e), kg_i = fx_vmul(p->kg_i),
+                         p22e = fx_vmul(p->p22e), p22i = fx_vmul(p->p22i);
     const __m512i v_rest = _mm512_set1_epi32(p->v_rest), v_off = _mm512_set1_epi32(p->v_off);
     const __m512i e_rev_e = _mm512_set1_epi32(p->e_rev_e);
     const __m512i e_rev_i = _mm512_set1_epi32(p->e_rev_i);
+    const __m512i k_leak = _mm512_set1_epi64(p->k_leak);
     const __m512i rg = _mm512_set1_epi64((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
-    const __m128i sg = _mm_cvtsi32_si128(FX_COND_GAMMA_SHIFT);
     const struct fx_vfix fix = fx_vfix(p->v_thresh, p->v_reset, p->refrac_steps);
     const struct fx_vlim lim = fx_vlim(fx_soa_cond_bounds(p));
     uint32_t nf = 0, i = lo;
@@ -560,16 +571,21 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
         _mm512_storeu_si512(ii + i, _mm512_setzero_si512());
         __m512i e = _mm512_add_epi32(xe, we), in = _mm512_add_epi32(xi, wi);
         __m512i eo = fx_vodd(e), ino = fx_vodd(in);
-        /* ge, gi stay in 64-bit lanes: the multipliers of the next products */
-        struct fx_vmul gel = {fx_vprod(e, kg_e), rg, sg}, geh = {fx_vprod(eo, kg_e), rg, sg};
-        struct fx_vmul gil = {fx_vprod(in, kg_i), rg, sg}, gih = {fx_vprod(ino, kg_i), rg, sg};
+        /* ge, gi stay in 64-bit lanes: the multipliers of the next products,
+         * whose sum is rounded once */
+        __m512i gel = fx_vprod(e, kg_e), geh = fx_vprod(eo, kg_e);
+        __m512i gil = fx_vprod(in, kg_i), gih = fx_vprod(ino, kg_i);
         __m512i dl = _mm512_sub_epi32(v_rest, v), de = _mm512_sub_epi32(e_rev_e, v),
                 di = _mm512_sub_epi32(e_rev_i, v);
-        __m512i lo64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(dl, k_leak), fx_vprod(de, gel)),
-                                        fx_vprod(di, gil));
+        __m512i lo64 = _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epi32(dl, k_leak),
+                                                         _mm512_mul_epi32(de, gel)),
+                                        _mm512_add_epi64(_mm512_mul_epi32(di, gil), rg));
         __m512i hi64 = _mm512_add_epi64(
-            _mm512_add_epi64(fx_vprod(fx_vodd(dl), k_leak), fx_vprod(fx_vodd(de), geh)),
-            fx_vprod(fx_vodd(di), gih));
+            _mm512_add_epi64(_mm512_mul_epi32(fx_vodd(dl), k_leak),
+                             _mm512_mul_epi32(fx_vodd(de), geh)),
+            _mm512_add_epi64(_mm512_mul_epi32(fx_vodd(di), gih), rg));
+        lo64 = _mm512_srai_epi64(lo64, FX_COND_GAMMA_SHIFT);
+        hi64 = _mm512_srai_epi64(hi64, FX_COND_GAMMA_SHIFT);
         __m512i nv = _mm512_add_epi32(_mm512_add_epi32(v, v_off), fx_vpack(lo64, hi64));
         nf += fx_vfinish(i, 16, s, v, nv, &fix, fired + nf);
         _mm512_storeu_si512(s.xe + i, fx_vpack(fx_vprod(e, p22e), fx_vprod(eo, p22e)));

@@ -107,25 +107,27 @@ static void put_mults(struct q *q, const char *where, const char *what, const do
     add_report(q, where, what, "", largest, abs_err, rel_err);
 }
 
-/* Quantizes a column of values in `unit` scaled by 2^16 (Q15.16) into
- * the int32 at offset off. */
-static void put_q16(struct q *q, const char *where, const char *what, const char *unit,
-                    const double *x, uint32_t n, void *base, size_t stride, size_t off)
+/* Quantizes a column of values in `unit` scaled by 2^frac (Q(31-frac).frac)
+ * into the int32 at offset off. */
+static void put_fixed(struct q *q, const char *where, const char *what, const char *unit,
+                      int frac, const double *x, uint32_t n, void *base, size_t stride,
+                      size_t off)
 {
     double xmax = 0, abs_err = 0, rel_err = 0;
     for (uint32_t i = 0; i < n; i++) {
-        double scaled = ldexp(x[i], FX_V_FRAC_BITS);
+        double scaled = ldexp(x[i], frac);
         if (!(fabs(scaled) < 2147483647.0)) {
             snn_diag_error(q->d, q->loc,
-                           "population '%s': %s = %g %s is outside the fixed-point range "
-                           "(magnitude below 32768 %s)",
-                           where, what, x[i], unit, unit);
+                           "population '%s': %s = %g%s%s is outside the fixed-point range "
+                           "(magnitude below %g%s%s)",
+                           where, what, x[i], *unit ? " " : "", unit, ldexp(1, 31 - frac),
+                           *unit ? " " : "", unit);
             q->err = SNN_ERANGE;
             return;
         }
         int32_t v = (int32_t)floor(scaled + 0.5);
         memcpy((char *)base + i * stride + off, &v, sizeof v);
-        double ae = fabs(ldexp((double)v, -FX_V_FRAC_BITS) - x[i]);
+        double ae = fabs(ldexp((double)v, -frac) - x[i]);
         if (fabs(x[i]) > fabs(xmax))
             xmax = x[i];
         if (ae > abs_err)
@@ -134,6 +136,12 @@ static void put_q16(struct q *q, const char *where, const char *what, const char
             rel_err = ae / fabs(x[i]);
     }
     add_report(q, where, what, unit, xmax, abs_err, rel_err);
+}
+
+static void put_q16(struct q *q, const char *where, const char *what, const char *unit,
+                    const double *x, uint32_t n, void *base, size_t stride, size_t off)
+{
+    put_fixed(q, where, what, unit, FX_V_FRAC_BITS, x, n, base, stride, off);
 }
 
 /* Whole timesteps of a duration: round half up. */
@@ -349,8 +357,9 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
 /*
  * Where the three leaky models keep their common fields: k_in[r] is the
  * synaptic coefficient of receptor r (p21 for currents, kg for
- * conductances, k_in for delta synapses), p11 the leak (k_leak for the
- * Euler-integrated conductance model).
+ * conductances, k_in for delta synapses), p11 the leak (for the
+ * Euler-integrated conductance model k_leak: an int32 in Q1.30, not a
+ * struct fx_mult).
  */
 struct lif_layout {
     size_t size, v_rest, v_reset, v_thresh, v_off, refrac, p11, k_in[2], p22[2];
@@ -431,8 +440,11 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         put_q16(q, name, "v_off (i_offset per step)", "mV", q->tmp, n, arr, L->size, L->v_off);
         for (uint32_t i = 0; i < n; i++)
             q->tmp[i] = cond ? h / c->a[i] : snn_det_exp(-h / c->a[i]);
-        put_mults(q, name, cond ? "k_leak = dt/tau_m" : "p11 = exp(-dt/tau_m)", q->tmp, n, arr,
-                  L->size, L->p11);
+        if (cond)
+            put_fixed(q, name, "k_leak = dt/tau_m (Q1.30)", "", FX_COND_GAMMA_SHIFT, q->tmp, n,
+                      arr, L->size, L->p11);
+        else
+            put_mults(q, name, "p11 = exp(-dt/tau_m)", q->tmp, n, arr, L->size, L->p11);
         put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->lif0,
                 sizeof *qp->lif0, offsetof(struct fx_lif_state, v));
         if (!cond && !qp->lif_curr_exp) { /* if_curr_delta */

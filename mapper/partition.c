@@ -150,7 +150,7 @@
 /* The per-neuron structs the numbers in the comment above are. */
 _Static_assert(sizeof(struct fx_lif_curr_exp) == 60 && sizeof(struct fx_lif_state) == 16,
                "update the resource model in the comment above");
-_Static_assert(sizeof(struct fx_lif_cond_exp) == 68, "update the resource model");
+_Static_assert(sizeof(struct fx_lif_cond_exp) == 64, "update the resource model");
 _Static_assert(sizeof(struct fx_if_curr_delta) == 44, "update the resource model");
 _Static_assert(sizeof(struct fx_izhikevich) == 72 && sizeof(struct fx_izh_state) == 8,
                "update the resource model");

@@ -34,6 +34,13 @@ static struct fx_mult coef(int lo_shift)
                             lo_shift + (int32_t)(next() % 20)};
 }
 
+/* A Q1.30 coefficient of either sign (lif_cond_exp's k_leak). */
+static int32_t q30(void)
+{
+    return ((int32_t)(next() % (1u << 30)) >> (next() % 20)) -
+           (next() % 8 == 0 ? (1 << 29) : 0);
+}
+
 /* A decay factor in [0, 1], as valid parameters give. */
 static struct fx_mult decay(void)
 {
@@ -177,16 +184,17 @@ static void run_cond(int scalar)
             .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
             .v_thresh = -50 * FX_ONE_MV + (int32_t)(next() % 100000),
             .e_rev_e = 0, .e_rev_i = -80 * FX_ONE_MV, .v_off = (int32_t)(next() % 20000),
-            .k_leak = coef(30), .kg_e = coef(10), .kg_i = coef(10), .p22e = decay(),
+            .k_leak = q30(), .kg_e = coef(10), .kg_i = coef(10), .p22e = decay(),
             .p22i = decay(), .refrac_steps = next() % 50,
         };
         if (trial == 0) {
             p.kg_e = (struct fx_mult){INT32_MAX, 1};
             p.e_rev_e = INT32_MAX;
+            p.k_leak = INT32_MIN; /* with the others, sums beyond 64 bits */
         }
         if (trial >= EDGE_TRIAL) {
             p.v_rest = p.v_reset = -3932160, p.e_rev_e = 0, p.e_rev_i = -5242880;
-            p.k_leak = (struct fx_mult){687194767, 37};
+            p.k_leak = 5368709;
             p.kg_e = (struct fx_mult){824658887, 23}, p.kg_i = (struct fx_mult){575543182, 19};
             p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
         }
@@ -252,6 +260,81 @@ static void note_vector(void)
     print_message("no AVX-512 here: the vector tests run the portable kernels\n");
 }
 
+/* Sixteen neurons at the corners of the bounds b: lane bit 0 puts v at
+ * -2^v_bits or 2^v_bits - 1, bit 1 the excitatory state and input both at
+ * -2^xe_bits or both at 2^xe_bits - 1, bit 2 likewise the inhibitory ones,
+ * bit 3 the inhibitory ones at zero instead.  Every word is inside, so the
+ * fast form steps the group: its sums are the largest the bounds allow. */
+static void corners(struct fx_soa_bounds b, int32_t *v, int32_t *xe, int32_t *xi,
+                    uint32_t *refrac, int32_t *ie, int32_t *ii)
+{
+    for (int k = 0; k < 16; k++) {
+        int32_t e = k & 2 ? (int32_t)((1u << b.xe_bits) - 1) : -(int32_t)(1u << b.xe_bits);
+        int32_t i = k & 2 ? (int32_t)((1u << b.xi_bits) - 1) : -(int32_t)(1u << b.xi_bits);
+        i = k & 8 ? 0 : k & 4 ? i : -i - 1;
+        v[k] = k & 1 ? (int32_t)((1u << b.v_bits) - 1) : -(int32_t)(1u << b.v_bits);
+        xe[k] = ie[k] = e, xi[k] = ii[k] = i, refrac[k] = 0;
+    }
+}
+
+/* The fast forms at the corners of their widest bounds, where a bound
+ * that claimed too much would wrap a sum (the random trials reach these
+ * corners rarely): COBA's and CUBA's parameters, where the bounds of the
+ * single products bind, and variants where the bound of the sum binds. */
+static void test_corners(void **state)
+{
+    (void)state;
+    note_vector();
+    const struct fx_lif_cond_exp coba = {
+        .v_rest = -3932160, .v_reset = -3932160, .v_thresh = INT32_MAX, .e_rev_i = -5242880,
+        .v_off = 13107, .k_leak = 5368709, .kg_e = {824658887, 23}, .kg_i = {575543182, 19},
+        .p22e = {1052480311, 30}, .p22i = {1063057914, 30}};
+    const struct fx_lif_curr_exp cuba = {
+        .v_rest = -3211264, .v_reset = -3211264, .v_thresh = INT32_MAX, .p11 = {1068386514, 30},
+        .p21e = {INT32_MAX, 20}, .p21i = {767341813, 33}, .p22e = {1052480311, 30},
+        .p22i = {1063057914, 30}};
+    for (int t = 0; t < 5; t++) {
+        struct fx_lif_cond_exp c = coba;
+        struct fx_lif_curr_exp u = cuba;
+        int curr = t >= 3;
+        if (t == 1 || t == 2) {
+            /* both reversal potentials 8192 mV above, and conductances
+             * of almost 2 (Q1.30) at the bounds: the two terms can reach
+             * 3/4 of 2^32 together */
+            c.e_rev_e = c.e_rev_i = 1 << 29;
+            c.kg_e = c.kg_i = (struct fx_mult){1073715200, 18};
+        }
+        if (t == 2)
+            c.v_off = 1 << 30;
+        if (t == 4) /* both synaptic terms near 2^30 */
+            u.p21i = u.p21e, u.v_off = 1 << 26;
+        struct fx_soa_bounds b = curr ? fx_soa_curr_bounds(&u) : fx_soa_cond_bounds(&c);
+        assert_true(b.xe_bits > 0);
+        int32_t v[16], xe[16], xi[16], ie[16], ii[16], ie0[16], ii0[16];
+        uint32_t refrac[16], fired[16];
+        corners(b, v, xe, xi, refrac, ie, ii);
+        struct fx_lif_state ref[16];
+        for (int k = 0; k < 16; k++)
+            ref[k] = (struct fx_lif_state){v[k], xe[k], xi[k], refrac[k]};
+        memcpy(ie0, ie, sizeof ie);
+        memcpy(ii0, ii, sizeof ii);
+        struct fx_lif_soa s = {v, xe, xi, refrac};
+        uint32_t nf = curr ? fx_lif_curr_exp_soa(&u, 0, 16, s, ie, ii, fired)
+                           : fx_lif_cond_exp_soa(&c, 0, 16, s, ie, ii, fired);
+        assert_int_equal(nf, 0);
+        for (int k = 0; k < 16; k++) {
+            if (curr)
+                fx_lif_curr_exp_step(&u, &ref[k], ie0[k], ii0[k]);
+            else
+                fx_lif_cond_exp_step(&c, &ref[k], ie0[k], ii0[k]);
+            if (ref[k].v != v[k] || ref[k].xe != xe[k] || ref[k].xi != xi[k])
+                fail_msg("case %d (bounds %d, %d) corner %d: v %d xe %d xi %d, want %d %d %d", t,
+                         b.xe_bits, b.xi_bits, k, v[k], xe[k], xi[k], ref[k].v, ref[k].xe,
+                         ref[k].xi);
+        }
+    }
+}
+
 static void test_curr_vector(void **state) { (void)state; note_vector(); run_curr(0); }
 static void test_curr_scalar(void **state) { (void)state; run_curr(1); }
 static void test_cond_vector(void **state) { (void)state; note_vector(); run_cond(0); }
@@ -270,7 +353,7 @@ static void test_eligibility(void **state)
     assert_false(fx_soa_curr_ok(&p));
     p.p22e = (struct fx_mult){-1, 30}; /* a negative decay */
     assert_false(fx_soa_curr_ok(&p));
-    struct fx_lif_cond_exp c = {.k_leak = {3, 2}, .kg_e = {1, 1}, .kg_i = {1, 1},
+    struct fx_lif_cond_exp c = {.k_leak = 3, .kg_e = {1, 1}, .kg_i = {1, 1},
                                 .p22e = {1, 1}, .p22i = {2, 1}};
     assert_true(fx_soa_cond_ok(&c));
     c.p22i = (struct fx_mult){3, 1};
@@ -308,7 +391,7 @@ static void test_bounds(void **state)
     /* COBA's: an inhibitory weight LSB is about eleven times an
      * excitatory one in conductance, so the excitatory input goes further */
     struct fx_lif_cond_exp c = {.v_rest = -3932160, .e_rev_i = -5242880,
-                                .k_leak = {687194767, 37}, .kg_e = {824658887, 23},
+                                .k_leak = 5368709, .kg_e = {824658887, 23},
                                 .kg_i = {575543182, 19}, .p22e = {1, 1}, .p22i = {1, 1}};
     b = fx_soa_cond_bounds(&c);
     assert_true(widest(fx_soa_cond_fits_any, &c, b));
@@ -324,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_curr_vector), cmocka_unit_test(test_curr_scalar),
         cmocka_unit_test(test_cond_vector), cmocka_unit_test(test_cond_scalar),
         cmocka_unit_test(test_eligibility), cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_corners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
