@@ -30,6 +30,7 @@
 #include "ir/coef_int.h"
 #include "ir/expand.h"
 #include "ir/quant.h"
+#include "ir/sim_float.h"
 #include "support/arena.h"
 #include "support/barrier.h"
 #include "support/err.h"
@@ -129,22 +130,6 @@ void snn_spike_list_free(struct snn_spike_list *l)
 
 /* ---- float64 models ---------------------------------------------------- */
 
-/* The same equations as abi/neuron.h in double precision; weights in
- * internal units (nA, uS, mV), synaptic state likewise. */
-struct fl_par {
-    double v_rest, v_reset, v_thresh, v_off;
-    double p11, p21e, p21i, p22e, p22i; /* lif_curr_exp; p11 also if_curr_delta */
-    double k_leak, ke, ki, e_rev_e, e_rev_i; /* lif_cond_exp: ke = h/cm */
-    double a, b, c, d, c0, h;                /* izhikevich */
-    double bias;                             /* if */
-    uint32_t refrac_steps, reset_subtract;
-};
-
-struct fl_state {
-    double v, xe, xi, u;
-    uint32_t refrac;
-};
-
 /* Whether every coefficient of a float64 neuron is a finite number. */
 static bool fl_par_finite(const struct fl_par *f)
 {
@@ -155,71 +140,6 @@ static bool fl_par_finite(const struct fl_par *f)
         if (!isfinite(v[i]))
             return false;
     return true;
-}
-
-static inline int fl_step(enum snn_model m, const struct fl_par *p, struct fl_state *s, double in_e,
-                   double in_i)
-{
-    switch (m) {
-    case SNN_MODEL_LIF_CURR_EXP:
-    case SNN_MODEL_LIF_COND_EXP: {
-        s->xe += in_e;
-        s->xi += in_i;
-        int fired = 0;
-        if (s->refrac) {
-            s->refrac--;
-        } else {
-            if (m == SNN_MODEL_LIF_CURR_EXP)
-                s->v = p->v_rest + (s->v - p->v_rest) * p->p11 + s->xe * p->p21e +
-                       s->xi * p->p21i + p->v_off;
-            else
-                s->v += (p->v_rest - s->v) * p->k_leak + (p->e_rev_e - s->v) * (s->xe * p->ke) +
-                        (p->e_rev_i - s->v) * (s->xi * p->ki) + p->v_off;
-            if (s->v >= p->v_thresh) {
-                s->v = p->v_reset;
-                s->refrac = p->refrac_steps;
-                fired = 1;
-            }
-        }
-        s->xe *= p->p22e;
-        s->xi *= p->p22i;
-        return fired;
-    }
-    case SNN_MODEL_IF_CURR_DELTA:
-        if (s->refrac) {
-            s->refrac--;
-            return 0;
-        }
-        s->v = p->v_rest + (s->v - p->v_rest) * p->p11 + p->v_off + in_e + in_i;
-        if (s->v >= p->v_thresh) {
-            s->v = p->v_reset;
-            s->refrac = p->refrac_steps;
-            return 1;
-        }
-        return 0;
-    case SNN_MODEL_IZHIKEVICH: {
-        double v = s->v + in_e + in_i, h = p->h;
-        double dv = 0.04 * h * (v * v) + 5.0 * h * v + p->c0 - h * s->u;
-        double du = p->a * p->b * h * v - p->a * h * s->u;
-        s->v = v + dv;
-        s->u += du;
-        if (s->v >= p->v_thresh) {
-            s->v = p->c;
-            s->u += p->d;
-            return 1;
-        }
-        return 0;
-    }
-    case SNN_MODEL_IF:
-        s->v += p->bias + in_e + in_i;
-        if (s->v >= p->v_thresh) {
-            s->v = p->reset_subtract ? s->v - p->v_thresh : p->v_reset;
-            return 1;
-        }
-        return 0;
-    default:
-        SNN_ASSERT(0);
-    }
 }
 
 /* A population whose neurons share one parameter set: the model is fixed
@@ -237,9 +157,7 @@ static uint32_t fl_step_shared(enum snn_model m, const struct fl_par *p, struct 
 {
     const struct fl_par q = *p;
     uint32_t nf = 0;
-    switch (m) {
-    case SNN_MODEL_LIF_CURR_EXP: FL_LOOP(SNN_MODEL_LIF_CURR_EXP);
-    case SNN_MODEL_LIF_COND_EXP: FL_LOOP(SNN_MODEL_LIF_COND_EXP);
+    switch (m) { /* the LIF models step as arrays (fl_lif_soa) */
     case SNN_MODEL_IF_CURR_DELTA: FL_LOOP(SNN_MODEL_IF_CURR_DELTA);
     case SNN_MODEL_IZHIKEVICH: FL_LOOP(SNN_MODEL_IZHIKEVICH);
     case SNN_MODEL_IF: FL_LOOP(SNN_MODEL_IF);
@@ -315,10 +233,12 @@ struct rt_pop {
     uint32_t n_out;
     bool rec_v_all;
     bool rec_spikes;
-    /* Shared parameters (lif models, fixed point): state as arrays, stepped
-     * by the slice steps of abi/neuron_soa.h. */
-    bool soa;
+    /* Shared parameters (lif models): state as arrays, stepped by the
+     * slice steps of abi/neuron_soa.h (fixed point) or ir/sim_float.h
+     * (float64, fsoa). */
+    bool soa, fsoa;
     struct fx_lif_soa lif;
+    struct fl_lif_soa flif;
 };
 
 /* Where neuron i's entries sit in the padded per-neuron arrays. */
@@ -702,6 +622,30 @@ static int setup_soa(struct sim *s, struct rt_pop *rp, const struct snn_qpop *qp
     return 0;
 }
 
+/* float64 lif populations with shared parameters: the state as arrays. */
+static int setup_fsoa(struct sim *s, struct rt_pop *rp)
+{
+    rp->fsoa = rp->fshared &&
+               (rp->model == SNN_MODEL_LIF_CURR_EXP || rp->model == SNN_MODEL_LIF_COND_EXP);
+    if (!rp->fsoa)
+        return 0;
+    rp->flif.v = line_array(s, rp->ns, sizeof(double));
+    rp->flif.xe = line_array(s, rp->ns, sizeof(double));
+    rp->flif.xi = line_array(s, rp->ns, sizeof(double));
+    rp->flif.refrac = line_array(s, rp->ns, sizeof(uint32_t));
+    if (!rp->flif.v || !rp->flif.xe || !rp->flif.xi || !rp->flif.refrac)
+        return SNN_ENOMEM;
+    const struct fl_state *st = rp->state;
+    for (uint32_t i = 0; i < rp->n; i++) {
+        size_t x = sidx(rp, i);
+        rp->flif.v[x] = st[x].v;
+        rp->flif.xe[x] = st[x].xe;
+        rp->flif.xi[x] = st[x].xi;
+        rp->flif.refrac[x] = st[x].refrac;
+    }
+    return 0;
+}
+
 static int setup(struct sim *s)
 {
     const struct snn_net *net = s->net;
@@ -820,6 +764,8 @@ static int setup(struct sim *s)
             for (uint32_t i = 0; i < pop->size; i++)
                 ((struct fl_state *)rp->state)[sidx(rp, i)] = st[i];
             rp->fshared = shared(rp->fpar, sizeof *rp->fpar, pop->size);
+            if ((err = setup_fsoa(s, rp)))
+                return err;
             continue;
         }
         rp->ring = line_array(s, cells, sizeof(int32_t));
@@ -871,6 +817,13 @@ static uint32_t step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k, uint
     }
     /* Thread k's parts of the padded arrays, indexed by neuron. */
     size_t off = (size_t)k * rp->pad, slot = (size_t)(t & s->mask) * 2 * rp->ns + off;
+    if (rp->fsoa) { /* the kernels clear the words they read */
+        struct fl_lif_soa st = {rp->flif.v + off, rp->flif.xe + off, rp->flif.xi + off,
+                                rp->flif.refrac + off};
+        double *ie = rp->ringf + slot, *ii = ie + rp->ns;
+        return fl_lif_soa(rp->model == SNN_MODEL_LIF_COND_EXP, &rp->fpar[0], lo, hi, st, ie, ii,
+                          fired);
+    }
     if (rp->ringf) {
         double *ie = rp->ringf + slot, *ii = ie + rp->ns;
         struct fl_state *st = (struct fl_state *)rp->state + off;
@@ -948,6 +901,8 @@ static uint32_t step_pop(struct sim *s, uint32_t p, uint32_t t, unsigned k, uint
 static double v_of(const struct sim *s, const struct rt_pop *rp, uint32_t i)
 {
     size_t x = sidx(rp, i);
+    if (rp->fsoa)
+        return rp->flif.v[x];
     if (rp->ringf)
         return ((const struct fl_state *)rp->state)[x].v;
     if (rp->soa)

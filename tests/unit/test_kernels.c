@@ -3,7 +3,8 @@
  * and portable forms) against the neuron steps of abi/neuron.h, state for
  * state, on random parameters and inputs, including saturating ones, and
  * on realistic parameters with words straddling the bounds under which the
- * vector forms drop their saturations (fx_soa_bounds).
+ * vector forms drop their saturations (fx_soa_bounds); and the float64
+ * slice steps of ir/sim_float.h against fl_step, bit for bit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "abi/neuron.h"
 #include "abi/neuron_soa.h"
+#include "ir/sim_float.h"
 
 #define N 203 /* not a multiple of 8: the vector loop's tail runs too */
 
@@ -401,6 +404,116 @@ static void test_bounds(void **state)
     assert_int_equal(fx_soa_cond_bounds(&c).xe_bits, 0);
 }
 
+/* ---- float64: the slice steps of ir/sim_float.h against fl_step ---------------- *
+ *
+ * Bit for bit (the same IEEE operations in the same order), on random
+ * parameters, states (refractory or not) and inputs (in one trial up to
+ * 1e300, far beyond any network's), on slices with ragged ends. */
+
+#define FL_TRIALS 40
+#define FL_STEPS 300
+
+/* Uniform in [a, b), all 53 bits random. */
+static double uni(double a, double b)
+{
+    uint64_t r = (uint64_t)next() << 32 | next();
+    return a + (b - a) * ldexp((double)(r >> 11), -53);
+}
+
+static struct fl_par fl_params(bool cond)
+{
+    struct fl_par p = {0};
+    p.v_rest = uni(-70, -50);
+    p.v_reset = uni(-70, -55);
+    p.v_thresh = uni(-55, -40);
+    p.v_off = uni(-0.01, 0.05);
+    p.p22e = uni(0.9, 1);
+    p.p22i = uni(0.9, 1);
+    if (cond) {
+        p.k_leak = uni(0.001, 0.02);
+        p.ke = p.ki = uni(0.1, 1);
+        p.e_rev_e = uni(-5, 5);
+        p.e_rev_i = uni(-90, -70);
+    } else {
+        p.p11 = uni(0.99, 1);
+        p.p21e = uni(0, 0.5);
+        p.p21i = uni(0, 0.5);
+    }
+    p.refrac_steps = (uint32_t)(next() % 30);
+    return p;
+}
+
+static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static void run_float(bool cond, bool scalar)
+{
+    const enum snn_model m = cond ? SNN_MODEL_LIF_COND_EXP : SNN_MODEL_LIF_CURR_EXP;
+    int spikes = 0;
+    for (int trial = 0; trial < FL_TRIALS; trial++) {
+        struct fl_par p = fl_params(cond);
+        struct fl_state ref[N];
+        double v[N], xe[N], xi[N], ie[N], ii[N], ie0[N], ii0[N];
+        uint32_t refrac[N], fired[N];
+        for (int i = 0; i < N; i++) {
+            ref[i] = (struct fl_state){uni(-70, -45), uni(0, 0.1), uni(0, 0.1), 0.0,
+                                       next() % 4 ? 0 : (uint32_t)(next() % 5)};
+            v[i] = ref[i].v, xe[i] = ref[i].xe, xi[i] = ref[i].xi, refrac[i] = ref[i].refrac;
+        }
+        struct fl_lif_soa s = {v, xe, xi, refrac};
+        for (int step = 0; step < FL_STEPS; step++) {
+            for (int i = 0; i < N; i++) {
+                ie0[i] = ie[i] = next() % 3 ? 0.0 : uni(0, trial == 0 ? 1e300 : 0.05);
+                ii0[i] = ii[i] = next() % 3 ? 0.0 : uni(0, 0.05);
+            }
+            uint32_t lo = (uint32_t)(step % 21), hi = N - (uint32_t)(step % 19);
+            uint32_t nf = scalar ? fl_lif_soa_scalar(cond, &p, lo, hi, s, ie, ii, fired)
+                                 : fl_lif_soa(cond, &p, lo, hi, s, ie, ii, fired);
+            uint32_t k = 0;
+            for (uint32_t i = 0; i < N; i++) {
+                if (i < lo || i >= hi) {
+                    if (!same_bits(ie[i], ie0[i]) || !same_bits(ii[i], ii0[i]) ||
+                        !same_bits(v[i], ref[i].v) || !same_bits(xe[i], ref[i].xe) ||
+                        !same_bits(xi[i], ref[i].xi) || refrac[i] != ref[i].refrac)
+                        fail_msg("step %d touched neuron %u outside [%u, %u)", step, i, lo, hi);
+                    continue;
+                }
+                if (ie[i] != 0.0 || ii[i] != 0.0)
+                    fail_msg("input word %u not consumed", i);
+                if (fl_step(m, &p, &ref[i], ie0[i], ii0[i])) {
+                    assert_true(k < nf);
+                    assert_int_equal(fired[k++], i);
+                }
+                if (!same_bits(v[i], ref[i].v) || !same_bits(xe[i], ref[i].xe) ||
+                    !same_bits(xi[i], ref[i].xi) || refrac[i] != ref[i].refrac)
+                    fail_msg("%s trial %d step %d neuron %u: v %.17g xe %.17g refrac %u, "
+                             "want %.17g %.17g %u (scalar=%d)",
+                             cond ? "cond" : "curr", trial, step, i, v[i], xe[i], refrac[i],
+                             ref[i].v, ref[i].xe, ref[i].refrac, scalar);
+            }
+            assert_int_equal(k, nf);
+            spikes += (int)nf;
+        }
+    }
+    assert_true(spikes > 1000); /* thresholds and resets were exercised */
+}
+
+static void test_float_curr_vector(void **state)
+{
+    (void)state;
+    note_vector();
+    run_float(false, false);
+}
+
+static void test_float_cond_vector(void **state)
+{
+    (void)state;
+    note_vector();
+    run_float(true, false);
+}
+
+static void test_float_curr_scalar(void **state) { (void)state; run_float(false, true); }
+static void test_float_cond_scalar(void **state) { (void)state; run_float(true, true); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +521,8 @@ int main(void)
         cmocka_unit_test(test_cond_vector), cmocka_unit_test(test_cond_scalar),
         cmocka_unit_test(test_eligibility), cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_corners),
+        cmocka_unit_test(test_float_curr_vector), cmocka_unit_test(test_float_curr_scalar),
+        cmocka_unit_test(test_float_cond_vector), cmocka_unit_test(test_float_cond_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
