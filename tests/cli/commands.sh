@@ -154,6 +154,21 @@ has "$tmp/err" "range.yaml:7:3: error: .*v_thresh = 40000 mV is outside" "range 
 expect 0 "float64 takes it" -- "$snnc" sim -q --float "$tmp/range.yaml" --v-out "$tmp/rv.csv"
 grep -qi nan "$tmp/rv.csv" && bad "float64 voltages hold NaN" || ok "float64 voltages finite"
 
+# lif_cond_exp's k_leak = dt/tau_m is Q1.30: dt of 2 tau_m or more is a
+# located error naming it; just below is fine.
+cat >"$tmp/leak.yaml" <<'YAML'
+snn: 1
+name: leak
+timestep: 0.1 ms
+duration: 5 ms
+populations:
+  n: {size: 2, model: lif_cond_exp, params: {tau_m: 0.05 ms}}
+YAML
+expect 1 "k_leak of 2" -- "$snnc" sim "$tmp/leak.yaml"
+has "$tmp/err" "leak.yaml:6:3: error: .*k_leak = dt/tau_m \(Q1.30\) = 2 is outside the fixed-point range \(magnitude below 2\)" "k_leak range error located"
+sed -i 's/0.05 ms/0.0501 ms/' "$tmp/leak.yaml"
+expect 0 "k_leak just below 2" -- "$snnc" sim -q "$tmp/leak.yaml"
+
 # A failed run leaves no output behind.
 expect 1 "failing sim" -- "$snnc" sim "$tmp/bad.yaml" -o "$tmp/never.csv"
 [ ! -e "$tmp/never.csv" ] && ok "no output on failure" || bad "output left behind"
