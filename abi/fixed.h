@@ -54,7 +54,7 @@ static inline int32_t fx_mul(int32_t a, struct fx_mult k)
 }
 
 /* a0 k0 + a1 k1 + a2 k2, rounded once: sat32(floor((sum + 2^(s-1)) / 2^s))
- * for 1 <= s <= 32.  The sum can need 65 bits, so each product is split
+ * for 1 <= s <= 60.  The sum can need 65 bits, so each product is split
  * into floor(p / 2^s) and its remainder p mod 2^s, and the two parts are
  * summed apart (neither sum can overflow): the result is exact. */
 static inline int32_t fx_dot3(int32_t a0, int32_t k0, int32_t a1, int32_t k1, int32_t a2,

@@ -39,8 +39,10 @@ enum fx_model {
 struct fx_lif_curr_exp {
     int32_t v_rest, v_reset, v_thresh; /* Q15.16 mV */
     int32_t v_off;                     /* i_offset's voltage per step, Q15.16 mV */
-    struct fx_mult p11;                /* exp(-h/tau_m) */
-    struct fx_mult p21e, p21i;         /* synaptic state LSB -> mV after one step */
+    /* The membrane's coefficients, each m / 2^shift with one shift: p11 =
+     * exp(-h/tau_m); p21e, p21i: synaptic state LSB -> Q16 mV after one
+     * step.  shift is 1 .. 60. */
+    int32_t p11, p21e, p21i, shift;
     struct fx_mult p22e, p22i;         /* exp(-h/tau_syn) */
     uint32_t refrac_steps;
 };
@@ -60,9 +62,9 @@ static inline int fx_lif_curr_exp_step(const struct fx_lif_curr_exp *p, struct f
     if (s->refrac) {
         s->refrac--;
     } else {
-        int64_t v = (int64_t)p->v_rest + fx_mul(fx_sat32((int64_t)s->v - p->v_rest), p->p11) +
-                    fx_mul(s->xe, p->p21e) + fx_mul(s->xi, p->p21i) + p->v_off;
-        s->v = fx_sat32(v);
+        int32_t above_rest = fx_dot3(fx_sat32((int64_t)s->v - p->v_rest), p->p11, s->xe,
+                                     p->p21e, s->xi, p->p21i, p->shift);
+        s->v = fx_sat32((int64_t)p->v_rest + above_rest + p->v_off);
         if (s->v >= p->v_thresh) {
             s->v = p->v_reset;
             s->refrac = p->refrac_steps;

@@ -74,13 +74,13 @@ static inline int fx_soa_unit(struct fx_mult k)
 }
 
 /* Whether a shared parameter set suits these loops: every coefficient
- * needs a shift > 0 (or a zero multiplier), and the decays (p11, p22:
- * always in [0, 1] for valid parameters) must be in [0, 1], so their
- * products cannot leave int32 and need no saturation. */
+ * needs a shift > 0 (or a zero multiplier), the membrane's shift the range
+ * fx_dot3 takes, and the decays (p22: always in [0, 1] for valid
+ * parameters) must be in [0, 1], so their products cannot leave int32 and
+ * need no saturation. */
 static inline int fx_soa_curr_ok(const struct fx_lif_curr_exp *p)
 {
-    return fx_soa_unit(p->p11) && fx_soa_usable(p->p21e) && fx_soa_usable(p->p21i) &&
-           fx_soa_unit(p->p22e) && fx_soa_unit(p->p22i);
+    return p->shift >= 1 && p->shift <= 60 && fx_soa_unit(p->p22e) && fx_soa_unit(p->p22i);
 }
 
 static inline int fx_soa_cond_ok(const struct fx_lif_cond_exp *p)
@@ -112,7 +112,7 @@ static inline int fx_soa_cond_ok(const struct fx_lif_cond_exp *p)
  *   c - v for a constant c lies within |c| + V: no saturation if that is
  *   <= INT32_MAX;
  *   a sum of terms whose bounds add up to at most INT32_MAX cannot saturate.
- * The decays (p11, p22) never saturate (fx_soa_unit), fast form or not. */
+ * The decays (p22) never saturate (fx_soa_unit), fast form or not. */
 struct fx_soa_bounds {
     int xe_bits, xi_bits, v_bits;
 };
@@ -128,19 +128,20 @@ static inline uint64_t fx_soa_pbound(uint64_t a, struct fx_kmul k)
     return ((a * fx_soa_abs(k.m)) >> k.s) + 1;
 }
 
-/* lif_curr_exp: v' = sat(v_rest + sat(p11 sat(v - v_rest)) + sat(p21e e)
- * + sat(p21i i) + v_off): needs |v_rest| + V, the three products' bounds
- * and their sum with |v_rest| + |v_off| all <= INT32_MAX. */
+/* lif_curr_exp: v' = sat(v_rest + dot3(sat(v - v_rest), p11, e, p21e, i,
+ * p21i) + v_off): the difference within d = |v_rest| + V <= INT32_MAX; the
+ * products' magnitudes then sum to at most S = d |p11| + 2X |p21e| +
+ * 2I |p21i| < 3 2^62, so the rounded sum lies within D = S / 2^shift + 1,
+ * and |v_rest| + D + |v_off| <= INT32_MAX keeps the 64-bit sum far from
+ * overflow and the saturations of the sum and of v' no-ops. */
 static inline int fx_soa_curr_fits(const struct fx_lif_curr_exp *p, struct fx_soa_bounds b)
 {
     const uint64_t lim = INT32_MAX, e = (uint64_t)2 << b.xe_bits, i = (uint64_t)2 << b.xi_bits;
     uint64_t d = ((uint64_t)1 << b.v_bits) + fx_soa_abs(p->v_rest);
     if (d > lim)
         return 0;
-    uint64_t pl = fx_soa_pbound(d, fx_kmul(p->p11)), pe = fx_soa_pbound(e, fx_kmul(p->p21e)),
-             pi = fx_soa_pbound(i, fx_kmul(p->p21i));
-    return pl <= lim && pe <= lim && pi <= lim &&
-           fx_soa_abs(p->v_rest) + pl + pe + pi + fx_soa_abs(p->v_off) <= lim;
+    uint64_t s = d * fx_soa_abs(p->p11) + e * fx_soa_abs(p->p21e) + i * fx_soa_abs(p->p21i);
+    return fx_soa_abs(p->v_rest) + (s >> p->shift) + 1 + fx_soa_abs(p->v_off) <= lim;
 }
 
 /* lif_cond_exp: ge = sat(kg_e e) and gi need bounds Ge, Gi <= INT32_MAX;
@@ -222,9 +223,7 @@ static inline uint32_t fx_lif_curr_exp_soa_scalar(const struct fx_lif_curr_exp *
                                                   uint32_t hi, struct fx_lif_soa s, int32_t *ie,
                                                   int32_t *ii, uint32_t *fired)
 {
-    const struct fx_kmul p11 = fx_kmul(p->p11), p21e = fx_kmul(p->p21e),
-                         p21i = fx_kmul(p->p21i), p22e = fx_kmul(p->p22e),
-                         p22i = fx_kmul(p->p22i);
+    const struct fx_kmul p22e = fx_kmul(p->p22e), p22i = fx_kmul(p->p22i);
     uint32_t nf = 0;
     for (uint32_t i = lo; i < hi; i++) {
         int64_t e = fx_soa_sat((int64_t)s.xe[i] + ie[i]);
@@ -233,9 +232,11 @@ static inline uint32_t fx_lif_curr_exp_soa_scalar(const struct fx_lif_curr_exp *
         if (s.refrac[i]) {
             s.refrac[i]--;
         } else {
-            int64_t leak = fx_kmul_sat(fx_soa_sat((int64_t)s.v[i] - p->v_rest), p11);
-            int64_t v = fx_soa_sat(p->v_rest + leak + fx_kmul_sat(e, p21e) +
-                                   fx_kmul_sat(in, p21i) + p->v_off);
+            int32_t d = (int32_t)fx_soa_sat((int64_t)s.v[i] - p->v_rest);
+            int64_t v = fx_soa_sat((int64_t)p->v_rest +
+                                   fx_dot3(d, p->p11, (int32_t)e, p->p21e, (int32_t)in,
+                                           p->p21i, p->shift) +
+                                   p->v_off);
             if (v >= p->v_thresh) {
                 v = p->v_reset;
                 s.refrac[i] = p->refrac_steps;
@@ -438,41 +439,42 @@ FX_AVX512 static inline int fx_vinside(const struct fx_vlim *l, __m512i v, __m51
     return out == 0;
 }
 
+/* fx_dot3 of three products in each 64-bit lane at shift s, as it
+ * computes it. */
+FX_AVX512 static inline __m512i fx_vdot3(__m512i p0, __m512i p1, __m512i p2, int s)
+{
+    const __m128i n = _mm_cvtsi32_si128(s);
+    const __m512i mask = _mm512_set1_epi64(((int64_t)1 << s) - 1);
+    __m512i whole = _mm512_add_epi64(_mm512_add_epi64(_mm512_sra_epi64(p0, n),
+                                                      _mm512_sra_epi64(p1, n)),
+                                     _mm512_sra_epi64(p2, n));
+    __m512i rest = _mm512_add_epi64(_mm512_add_epi64(_mm512_and_si512(p0, mask),
+                                                     _mm512_and_si512(p1, mask)),
+                                    _mm512_and_si512(p2, mask));
+    rest = _mm512_add_epi64(rest, _mm512_set1_epi64((int64_t)1 << (s - 1)));
+    return fx_vsat(_mm512_add_epi64(whole, _mm512_sra_epi64(rest, n)));
+}
+
 /* lif_curr_exp, the exact form on neurons [i, i + 8). */
 FX_AVX512 static inline uint32_t fx_curr8(const struct fx_lif_curr_exp *p, uint32_t i,
                                           struct fx_lif_soa s, int32_t *ie, int32_t *ii,
                                           const struct fx_vfix *fix, uint32_t *fired)
 {
-    const struct fx_vmul p11 = fx_vmul(p->p11), p21e = fx_vmul(p->p21e),
-                         p21i = fx_vmul(p->p21i), p22e = fx_vmul(p->p22e),
-                         p22i = fx_vmul(p->p22i);
+    const struct fx_vmul p22e = fx_vmul(p->p22e), p22i = fx_vmul(p->p22i);
     const __m512i v_rest = _mm512_set1_epi64(p->v_rest), v_off = _mm512_set1_epi64(p->v_off);
     __m512i e = fx_vsat(_mm512_add_epi64(fx_vload(s.xe + i), fx_vtake(ie + i)));
     __m512i in = fx_vsat(_mm512_add_epi64(fx_vload(s.xi + i), fx_vtake(ii + i)));
     __m512i v = fx_vload(s.v + i);
-    __m512i nv = _mm512_add_epi64(v_rest, fx_vprod(fx_vsat(_mm512_sub_epi64(v, v_rest)), p11));
-    nv = _mm512_add_epi64(nv, fx_vmul_sat(e, p21e));
-    nv = _mm512_add_epi64(nv, fx_vmul_sat(in, p21i));
-    nv = fx_vsat(_mm512_add_epi64(nv, v_off));
+    __m512i pl = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(v, v_rest)),
+                                  _mm512_set1_epi64(p->p11));
+    __m512i pe = _mm512_mul_epi32(e, _mm512_set1_epi64(p->p21e));
+    __m512i pi = _mm512_mul_epi32(in, _mm512_set1_epi64(p->p21i));
+    __m512i nv = fx_vsat(_mm512_add_epi64(_mm512_add_epi64(v_rest, v_off),
+                                          fx_vdot3(pl, pe, pi, p->shift)));
     uint32_t nf = fx_vfinish(i, 8, s, fx_vlow(v), fx_vlow(nv), fix, fired);
     fx_vstore(s.xe + i, fx_vprod(e, p22e));
     fx_vstore(s.xi + i, fx_vprod(in, p22i));
     return nf;
-}
-
-/* fx_dot3 of three products in each 64-bit lane, as it computes it. */
-FX_AVX512 static inline __m512i fx_vdot3(__m512i p0, __m512i p1, __m512i p2)
-{
-    const int s = FX_COND_GAMMA_SHIFT;
-    const __m512i mask = _mm512_set1_epi64(((int64_t)1 << s) - 1);
-    __m512i whole = _mm512_add_epi64(_mm512_add_epi64(_mm512_srai_epi64(p0, s),
-                                                      _mm512_srai_epi64(p1, s)),
-                                     _mm512_srai_epi64(p2, s));
-    __m512i rest = _mm512_add_epi64(_mm512_add_epi64(_mm512_and_si512(p0, mask),
-                                                     _mm512_and_si512(p1, mask)),
-                                    _mm512_and_si512(p2, mask));
-    rest = _mm512_add_epi64(rest, _mm512_set1_epi64((int64_t)1 << (s - 1)));
-    return fx_vsat(_mm512_add_epi64(whole, _mm512_srai_epi64(rest, s)));
 }
 
 /* lif_cond_exp, the exact form on neurons [i, i + 8). */
@@ -492,7 +494,8 @@ FX_AVX512 static inline uint32_t fx_cond8(const struct fx_lif_cond_exp *p, uint3
     __m512i pl = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(v_rest, v)), k_leak);
     __m512i pe = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(e_rev_e, v)), fx_vmul_sat(e, kg_e));
     __m512i pi = _mm512_mul_epi32(fx_vsat(_mm512_sub_epi64(e_rev_i, v)), fx_vmul_sat(in, kg_i));
-    __m512i nv = fx_vsat(_mm512_add_epi64(_mm512_add_epi64(v, v_off), fx_vdot3(pl, pe, pi)));
+    __m512i nv = fx_vsat(_mm512_add_epi64(_mm512_add_epi64(v, v_off),
+                                          fx_vdot3(pl, pe, pi, FX_COND_GAMMA_SHIFT)));
     uint32_t nf = fx_vfinish(i, 8, s, fx_vlow(v), fx_vlow(nv), fix, fired);
     fx_vstore(s.xe + i, fx_vprod(e, p22e));
     fx_vstore(s.xi + i, fx_vprod(in, p22i));
@@ -509,9 +512,11 @@ FX_AVX512 static inline uint32_t fx_lif_curr_exp_soa_avx512(const struct fx_lif_
                                                             struct fx_lif_soa s, int32_t *ie,
                                                             int32_t *ii, uint32_t *fired)
 {
-    const struct fx_vmul p11 = fx_vmul(p->p11), p21e = fx_vmul(p->p21e),
-                         p21i = fx_vmul(p->p21i), p22e = fx_vmul(p->p22e),
-                         p22i = fx_vmul(p->p22i);
+    const struct fx_vmul p22e = fx_vmul(p->p22e), p22i = fx_vmul(p->p22i);
+    const __m512i p11 = _mm512_set1_epi64(p->p11), p21e = _mm512_set1_epi64(p->p21e),
+                  p21i = _mm512_set1_epi64(p->p21i);
+    const __m512i rv = _mm512_set1_epi64((int64_t)1 << (p->shift - 1));
+    const __m128i sv = _mm_cvtsi32_si128(p->shift);
     const __m512i v_rest = _mm512_set1_epi32(p->v_rest);
     const __m512i base = _mm512_set1_epi32((int32_t)((uint32_t)p->v_rest + (uint32_t)p->v_off));
     const struct fx_vfix fix = fx_vfix(p->v_thresh, p->v_reset, p->refrac_steps);
@@ -530,10 +535,15 @@ FX_AVX512 static inline uint32_t fx_lif_curr_exp_soa_avx512(const struct fx_lif_
         __m512i e = _mm512_add_epi32(xe, we), in = _mm512_add_epi32(xi, wi);
         __m512i eo = fx_vodd(e), ino = fx_vodd(in), d = _mm512_sub_epi32(v, v_rest),
                 do_ = fx_vodd(d);
-        __m512i lo64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(d, p11), fx_vprod(e, p21e)),
-                                        fx_vprod(in, p21i));
-        __m512i hi64 = _mm512_add_epi64(_mm512_add_epi64(fx_vprod(do_, p11), fx_vprod(eo, p21e)),
-                                        fx_vprod(ino, p21i));
+        /* the three products' sum, rounded once */
+        __m512i lo64 = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_mul_epi32(d, p11), _mm512_mul_epi32(e, p21e)),
+            _mm512_add_epi64(_mm512_mul_epi32(in, p21i), rv));
+        __m512i hi64 = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_mul_epi32(do_, p11), _mm512_mul_epi32(eo, p21e)),
+            _mm512_add_epi64(_mm512_mul_epi32(ino, p21i), rv));
+        lo64 = _mm512_sra_epi64(lo64, sv);
+        hi64 = _mm512_sra_epi64(hi64, sv);
         __m512i nv = _mm512_add_epi32(base, fx_vpack(lo64, hi64));
         nf += fx_vfinish(i, 16, s, v, nv, &fix, fired + nf);
         _mm512_storeu_si512(s.xe + i, fx_vpack(fx_vprod(e, p22e), fx_vprod(eo, p22e)));

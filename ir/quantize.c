@@ -107,6 +107,52 @@ static void put_mults(struct q *q, const char *where, const char *what, const do
     add_report(q, where, what, "", largest, abs_err, rel_err);
 }
 
+/* Quantizes three columns of coefficients that a model sums before
+ * rounding once (fx_dot3), with one shift for all three into the int32 at
+ * offset off_shift: the largest value of the three keeps 30 significant
+ * bits, as the largest of a column of its own would. */
+static void put_dot3(struct q *q, const char *where, const char *const what[3],
+                     const double *const x[3], uint32_t n, void *base, size_t stride,
+                     const size_t off[3], size_t off_shift)
+{
+    double xmax = 0;
+    for (int k = 0; k < 3; k++)
+        for (uint32_t i = 0; i < n; i++)
+            if (!(fabs(x[k][i]) <= xmax)) /* NaN counts as infinite: it fails below */
+                xmax = x[k][i] == x[k][i] ? fabs(x[k][i]) : INFINITY;
+    int e = 0;
+    if (isfinite(xmax))
+        frexp(xmax, &e); /* xmax < 2^e */
+    int32_t s = xmax == 0 ? 30 : 30 - e < 1 ? 1 : 30 - e > 60 ? 60 : 30 - e;
+    for (int k = 0; k < 3; k++) {
+        double largest = 0, abs_err = 0, rel_err = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double m = floor(ldexp(x[k][i], s) + 0.5);
+            if (!(fabs(m) <= (double)INT32_MAX)) {
+                snn_diag_error(q->d, q->loc,
+                               "population '%s': %s = %g cannot be represented as a fixed-point "
+                               "coefficient (magnitude must be below 2^30)",
+                               where, what[k], x[k][i]);
+                q->err = SNN_ERANGE;
+                return;
+            }
+            int32_t m32 = (int32_t)m;
+            memcpy((char *)base + i * stride + off[k], &m32, sizeof m32);
+            memcpy((char *)base + i * stride + off_shift, &s, sizeof s);
+            double ae = fabs(ldexp(m, -s) - x[k][i]);
+            if (fabs(x[k][i]) > fabs(largest))
+                largest = x[k][i];
+            if (ae > abs_err)
+                abs_err = ae;
+            if (x[k][i] != 0 && ae / fabs(x[k][i]) > rel_err)
+                rel_err = ae / fabs(x[k][i]);
+            else if (x[k][i] == 0 && m != 0)
+                rel_err = INFINITY;
+        }
+        add_report(q, where, what[k], "", largest, abs_err, rel_err);
+    }
+}
+
 /* Quantizes a column of values in `unit` scaled by 2^frac (Q(31-frac).frac)
  * into the int32 at offset off. */
 static void put_fixed(struct q *q, const char *where, const char *what, const char *unit,
@@ -191,7 +237,7 @@ static const double *col_init(struct q *q, uint32_t p, const char *name)
 
 /* Column scratch beyond tmp: a second and third array of the same size. */
 struct cols {
-    double *a, *b, *c;
+    double *a, *b, *c, *d, *e;
 };
 
 /*
@@ -356,10 +402,10 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
 
 /*
  * Where the three leaky models keep their common fields: k_in[r] is the
- * synaptic coefficient of receptor r (p21 for currents, kg for
- * conductances, k_in for delta synapses), p11 the leak (for the
- * Euler-integrated conductance model k_leak: an int32 in Q1.30, not a
- * struct fx_mult).
+ * synaptic coefficient of receptor r (kg for conductances, k_in for delta
+ * synapses), p11 the leak (for the Euler-integrated conductance model
+ * k_leak: an int32 in Q1.30, not a struct fx_mult).  lif_curr_exp's p11,
+ * p21e and p21i share one shift and are written by put_dot3.
  */
 struct lif_layout {
     size_t size, v_rest, v_reset, v_thresh, v_off, refrac, p11, k_in[2], p22[2];
@@ -369,10 +415,7 @@ struct lif_layout {
     offsetof(T, v_thresh), offsetof(T, v_off), offsetof(T, refrac_steps)
 
 static const struct lif_layout lif_layouts[] = {
-    [SNN_MODEL_LIF_CURR_EXP] = {LIF_COMMON(struct fx_lif_curr_exp),
-                                offsetof(struct fx_lif_curr_exp, p11),
-                                {offsetof(struct fx_lif_curr_exp, p21e),
-                                 offsetof(struct fx_lif_curr_exp, p21i)},
+    [SNN_MODEL_LIF_CURR_EXP] = {LIF_COMMON(struct fx_lif_curr_exp), 0, {0, 0}, /* put_dot3 */
                                 {offsetof(struct fx_lif_curr_exp, p22e),
                                  offsetof(struct fx_lif_curr_exp, p22i)}},
     [SNN_MODEL_LIF_COND_EXP] = {LIF_COMMON(struct fx_lif_cond_exp),
@@ -438,12 +481,14 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
             q->tmp[i] = cond ? snn__coef_cond_v_off(h, c->b[i], c->c[i])
                              : snn__coef_v_off(h, c->a[i], c->b[i], c->c[i]);
         put_q16(q, name, "v_off (i_offset per step)", "mV", q->tmp, n, arr, L->size, L->v_off);
+        /* lif_curr_exp's p11 waits in c->d for p21e and p21i (put_dot3) */
+        double *leak = qp->lif_curr_exp ? c->d : q->tmp;
         for (uint32_t i = 0; i < n; i++)
-            q->tmp[i] = cond ? h / c->a[i] : snn_det_exp(-h / c->a[i]);
+            leak[i] = cond ? h / c->a[i] : snn_det_exp(-h / c->a[i]);
         if (cond)
             put_fixed(q, name, "k_leak = dt/tau_m (Q1.30)", "", FX_COND_GAMMA_SHIFT, q->tmp, n,
                       arr, L->size, L->p11);
-        else
+        else if (!qp->lif_curr_exp) /* if_curr_delta */
             put_mults(q, name, "p11 = exp(-dt/tau_m)", q->tmp, n, arr, L->size, L->p11);
         put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->lif0,
                 sizeof *qp->lif0, offsetof(struct fx_lif_state, v));
@@ -459,11 +504,13 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
                                                 "p22i = exp(-dt/tau_syn_I)"};
         for (int r = 0; r < 2; r++) {
             const double *ts = col(q, p, tau_name[r]);
+            double *k_in = cond ? c->c : r ? c->e : c->c; /* lif_curr_exp's wait too */
             for (uint32_t i = 0; i < n; i++)
-                c->c[i] = cond ? ldexp(qp->w_lsb[r] * h / c->b[i], FX_COND_GAMMA_SHIFT)
+                k_in[i] = cond ? ldexp(qp->w_lsb[r] * h / c->b[i], FX_COND_GAMMA_SHIFT)
                                : ldexp(snn__coef_p21(h, c->a[i], c->b[i], ts[i]) * qp->w_lsb[r],
                                        FX_V_FRAC_BITS);
-            put_mults(q, name, k_what[cond][r], c->c, n, arr, L->size, L->k_in[r]);
+            if (cond)
+                put_mults(q, name, k_what[cond][r], k_in, n, arr, L->size, L->k_in[r]);
             for (uint32_t i = 0; i < n; i++)
                 q->tmp[i] = snn_det_exp(-h / ts[i]);
             put_mults(q, name, p22_what[r], q->tmp, n, arr, L->size, L->p22[r]);
@@ -471,6 +518,14 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         if (cond) {
             PUT_Q16(struct fx_lif_cond_exp, e_rev_e, "e_rev_E", "mV", col(q, p, "e_rev_E"));
             PUT_Q16(struct fx_lif_cond_exp, e_rev_i, "e_rev_I", "mV", col(q, p, "e_rev_I"));
+        } else {
+            static const char *const what[3] = {"p11 = exp(-dt/tau_m)",
+                                                "p21e (exc. current LSB -> Q16 mV)",
+                                                "p21i (inh. current LSB -> Q16 mV)"};
+            const double *const x[3] = {c->d, c->c, c->e};
+            typedef struct fx_lif_curr_exp T;
+            const size_t off[3] = {offsetof(T, p11), offsetof(T, p21e), offsetof(T, p21i)};
+            put_dot3(q, name, what, x, n, arr, L->size, off, offsetof(T, shift));
         }
         break;
     }
@@ -600,8 +655,10 @@ int snn_quantize(const struct snn_net *net, struct snn_diag *d, struct snn_qnet 
         c.a = snn_malloc(maxn * sizeof(double));
         c.b = snn_malloc(maxn * sizeof(double));
         c.c = snn_malloc(maxn * sizeof(double));
+        c.d = snn_malloc(maxn * sizeof(double));
+        c.e = snn_malloc(maxn * sizeof(double));
     }
-    if (!qn || !qn->pops || !q.tmp || !c.a || !c.b || !c.c) {
+    if (!qn || !qn->pops || !q.tmp || !c.a || !c.b || !c.c || !c.d || !c.e) {
         q.err = SNN_ENOMEM;
     } else {
         choose_weight_units(&q);
@@ -614,6 +671,8 @@ int snn_quantize(const struct snn_net *net, struct snn_diag *d, struct snn_qnet 
     snn_free(c.a);
     snn_free(c.b);
     snn_free(c.c);
+    snn_free(c.d);
+    snn_free(c.e);
     if (q.err) {
         snn_arena_free(a);
         return q.err;

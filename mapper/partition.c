@@ -148,7 +148,7 @@
 #define RECORD_WORD_BYTES 4u
 
 /* The per-neuron structs the numbers in the comment above are. */
-_Static_assert(sizeof(struct fx_lif_curr_exp) == 60 && sizeof(struct fx_lif_state) == 16,
+_Static_assert(sizeof(struct fx_lif_curr_exp) == 52 && sizeof(struct fx_lif_state) == 16,
                "update the resource model in the comment above");
 _Static_assert(sizeof(struct fx_lif_cond_exp) == 64, "update the resource model");
 _Static_assert(sizeof(struct fx_if_curr_delta) == 44, "update the resource model");

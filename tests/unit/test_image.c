@@ -759,10 +759,10 @@ static void test_cores(void **state)
     rejects_fixture(&f, "record_v_mask word 0 is 0x00000004");
     fixture_init(&f);
     hdr(&f, 1)->state_off += 4;
-    rejects_fixture(&f, "parts at 136, 260, ");
+    rejects_fixture(&f, "parts at 136, 244, ");
     fixture_init(&f);
     f.dtcm_bytes[1] += 4; /* a payload longer than the header says */
-    rejects_fixture(&f, "in a 308-byte payload");
+    rejects_fixture(&f, "in a 292-byte payload");
     fixture_init(&f);
     hdr(&f, 1)->spikes_bytes = 4;
     rejects_fixture(&f, "SDRAM regions rows");

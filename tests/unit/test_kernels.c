@@ -119,19 +119,18 @@ static void run_curr(int scalar)
         struct fx_lif_curr_exp p = {
             .v_rest = -65 * FX_ONE_MV + (int32_t)(next() % 65536),
             .v_reset = -70 * FX_ONE_MV, .v_thresh = -50 * FX_ONE_MV - (int32_t)(next() % 100000),
-            .v_off = (int32_t)(next() % 20000), .p11 = decay(), .p21e = coef(14),
-            .p21i = coef(14), .p22e = decay(), .p22i = decay(),
-            .refrac_steps = next() % 30,
+            .v_off = (int32_t)(next() % 20000), .shift = 20 + (int32_t)(next() % 21),
+            .p11 = (int32_t)(next() % (1u << 30)), .p21e = coef(14).m, .p21i = coef(14).m,
+            .p22e = decay(), .p22i = decay(), .refrac_steps = next() % 30,
         };
         if (trial == 0) { /* extremes: saturation everywhere */
-            p.p21e = (struct fx_mult){INT32_MAX, 1};
+            p.p21e = INT32_MAX, p.shift = 1;
             p.v_off = INT32_MAX;
             p.v_rest = INT32_MIN;
         }
-        if (trial >= EDGE_TRIAL) {
+        if (trial >= EDGE_TRIAL) { /* CUBA's */
             p.v_rest = -3211264, p.v_off = (int32_t)(next() % 20000);
-            p.p11 = (struct fx_mult){1068386514, 30};
-            p.p21e = (struct fx_mult){549735151, 35}, p.p21i = (struct fx_mult){767341813, 33};
+            p.shift = 30, p.p11 = 1068386514, p.p21e = 17179223, p.p21i = 95917727;
             p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
         }
         assert_true(fx_soa_curr_ok(&p));
@@ -293,8 +292,8 @@ static void test_corners(void **state)
         .v_off = 13107, .k_leak = 5368709, .kg_e = {824658887, 23}, .kg_i = {575543182, 19},
         .p22e = {1052480311, 30}, .p22i = {1063057914, 30}};
     const struct fx_lif_curr_exp cuba = {
-        .v_rest = -3211264, .v_reset = -3211264, .v_thresh = INT32_MAX, .p11 = {1068386514, 30},
-        .p21e = {INT32_MAX, 20}, .p21i = {767341813, 33}, .p22e = {1052480311, 30},
+        .v_rest = -3211264, .v_reset = -3211264, .v_thresh = INT32_MAX, .shift = 19,
+        .p11 = 521673, .p21e = INT32_MAX >> 1, .p21i = 46835, .p22e = {1052480311, 30},
         .p22i = {1063057914, 30}};
     for (int t = 0; t < 5; t++) {
         struct fx_lif_cond_exp c = coba;
@@ -346,12 +345,15 @@ static void test_cond_scalar(void **state) { (void)state; run_cond(1); }
 static void test_eligibility(void **state)
 {
     (void)state;
-    struct fx_lif_curr_exp p = {.p11 = {1 << 29, 30}, .p21e = {5, 3}, .p21i = {0, 0},
+    struct fx_lif_curr_exp p = {.p11 = 1 << 29, .p21e = 5, .p21i = 0, .shift = 30,
                                 .p22e = {1 << 30, 30}, .p22i = {0, 1}};
     assert_true(fx_soa_curr_ok(&p));
-    p.p21e = (struct fx_mult){5, 0}; /* a shift of 0 with a nonzero multiplier */
+    p.shift = 0; /* outside fx_dot3's shifts */
     assert_false(fx_soa_curr_ok(&p));
-    p.p21e = (struct fx_mult){5, 3};
+    p.shift = 61;
+    assert_false(fx_soa_curr_ok(&p));
+    p.shift = 60;
+    assert_true(fx_soa_curr_ok(&p));
     p.p22e = (struct fx_mult){(1 << 30) + 1, 30}; /* a decay above 1 */
     assert_false(fx_soa_curr_ok(&p));
     p.p22e = (struct fx_mult){-1, 30}; /* a negative decay */
@@ -377,14 +379,15 @@ static int widest(int (*fits)(const void *, struct fx_soa_bounds), const void *p
 static void test_bounds(void **state)
 {
     (void)state;
-    struct fx_lif_curr_exp p = {.v_rest = -3211264, .p11 = {1068386514, 30},
-                                .p21e = {549735151, 35}, .p21i = {767341813, 33},
-                                .p22e = {1, 1}, .p22i = {1, 1}};
+    struct fx_lif_curr_exp p = {.v_rest = -3211264, .shift = 30, .p11 = 1068386514,
+                                .p21e = 17179223, .p21i = 95917727, .p22e = {1, 1},
+                                .p22i = {1, 1}};
     struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
     assert_int_equal(b.xe_bits, 30);
     assert_int_equal(b.xi_bits, 30);
     assert_int_equal(b.v_bits, FX_SOA_V_BITS);
-    p.p21e = (struct fx_mult){INT32_MAX, 20}; /* 2^11 per LSB: inputs below 2^19 */
+    /* 2^11 per LSB (and the others at the shift that allows): inputs below 2^19 */
+    p.shift = 19, p.p11 = 521673, p.p21e = INT32_MAX >> 1, p.p21i = 46835;
     b = fx_soa_curr_bounds(&p);
     assert_true(widest(fx_soa_curr_fits_any, &p, b));
     assert_int_equal(b.xe_bits, 18);

@@ -148,7 +148,7 @@ static char *dump_text(const struct snn_map *map)
 
 /* Bytes of the resource model, written out again here so the tests check
  * the pass against the documented numbers, not against itself. */
-enum { OVERHEAD = 8192, LIF = 76, POISSON = 12, KEY = 16 };
+enum { OVERHEAD = 8192, LIF = 68, POISSON = 12, KEY = 16 };
 static uint32_t ring_b(uint32_t slots) { return 2 * slots * 4; }
 /* SDRAM of an edge from a pre slice of m neurons with rows rows and syn
  * synapses: the index's groups, a row offset and header per row, a word
@@ -319,8 +319,8 @@ static void test_from_list_exact(void **state)
 
 /* ---- reslicing ----------------------------------------------------------- */
 
-/* Delays of 255 steps: ring 256, 76 + 2048 bytes a neuron; with a key
- * entry (65536 - 8192 - 16) / 2124 = 26 neurons a core. */
+/* Delays of 255 steps: ring 256, 68 + 2048 bytes a neuron; with a key
+ * entry (65536 - 8192 - 16) / 2116 = 27 neurons a core. */
 static void test_dtcm_long_delays(void **state)
 {
     (void)state;
@@ -335,11 +335,11 @@ static void test_dtcm_long_delays(void **state)
     assert_int_equal(map->pop_slice[1], 1); /* the source: 256 x 12 bytes, no ring */
     assert_int_equal(map->slices[0].use.ring_slots, 0);
     assert_int_equal(map->slices[0].use.dtcm_bytes, OVERHEAD + 256 * POISSON);
-    assert_int_equal(map->n_slices, 1 + 10); /* 9 x 26 + 22 */
+    assert_int_equal(map->n_slices, 1 + 10); /* 9 x 27 + 13 */
     for (uint32_t k = 0; k < 10; k++)
-        check_slice(map, 1 + k, e, 26 * k, k < 9 ? 26 : 22);
+        check_slice(map, 1 + k, e, 27 * k, k < 9 ? 27 : 13);
     assert_int_equal(map->slices[1].use.ring_slots, 256);
-    assert_int_equal(map->slices[1].use.dtcm_bytes, OVERHEAD + 26 * (LIF + 2048) + KEY);
+    assert_int_equal(map->slices[1].use.dtcm_bytes, OVERHEAD + 27 * (LIF + 2048) + KEY);
     assert_true(map->slices[1].use.dtcm_bytes <= 65536);
     map_free(map);
     snn_machine_free(m);
@@ -348,9 +348,9 @@ static void test_dtcm_long_delays(void **state)
 
 /* The key table pushes 256 neurons over: a round shrinks the slice.  A
  * source of 4096 (16 slices) all_to_all onto 256 lif neurons (ring 2):
- * 8192 + 256 x 92 + 16 x 16 = 32000 > 31900.  With A = 256 x 92 = 23552,
- * K = 256 and room 23708 the larger root of A f^2 - 23708 f + K is
- * 0.99571, and 256 x 0.99571 -> 254. */
+ * 8192 + 256 x 84 + 16 x 16 = 29952 > 29852.  With A = 256 x 84 = 21504,
+ * K = 256 and room 21660 the larger root of A f^2 - 21660 f + K is
+ * 0.99529, and 256 x 0.99529 -> 254. */
 static void test_dtcm_key_table_round(void **state)
 {
     (void)state;
@@ -360,7 +360,7 @@ static void test_dtcm_key_table_round(void **state)
     uint32_t e = pop(net, "exc", SNN_MODEL_LIF_CURR_EXP, 256);
     proj(net, s, e, SNN_CONN_ALL_TO_ALL, 1.0);
     struct snn_machine *m = machine();
-    m->dtcm_bytes = 31900;
+    m->dtcm_bytes = 29852;
     ready(m);
     struct snn_map *map = map_new(net, m, 0);
     partition_ok(map);
@@ -368,7 +368,7 @@ static void test_dtcm_key_table_round(void **state)
     assert_int_equal(map->n_slices, 18);
     check_slice(map, 16, e, 0, 254);
     check_slice(map, 17, e, 254, 2);
-    assert_int_equal(map->slices[16].use.dtcm_bytes, 8192 + 254 * 92 + 16 * 16);
+    assert_int_equal(map->slices[16].use.dtcm_bytes, 8192 + 254 * 84 + 16 * 16);
     assert_int_equal(map->n_edges, 32);
     check_edge(map, 0, 0, 16, 256, 256 * 254);
     check_edge(map, 31, 15, 17, 256, 256 * 2);
@@ -379,11 +379,12 @@ static void test_dtcm_key_table_round(void **state)
 
 /* A key table that grows as slices shrink: 16384 lif neurons connected
  * to themselves (p 0.005: every slice pair joined), 10000 bytes of DTCM
- * above the kernel's.  The first slices of 108 (10000 / 92) make 152
- * slices: 152 key entries (2432 bytes) + 108 x 92 = 12368.  A linear
- * shrink (87) would still break the budget (189 entries: 11028), and
- * then another; the key-table model solves 9936 f^2 - 10000 f + 2432 = 0
- * for f = 0.5952, s = 64: 256 slices, 4096 + 5888 = 9984 bytes, fits. */
+ * above the kernel's.  The first slices of 119 (10000 / 84) make 138
+ * slices: 138 key entries (2208 bytes) + 119 x 84 = 12204.  A linear
+ * shrink (97) would still break the budget (169 entries: 10852), and
+ * then another; the key-table model solves 9996 f^2 - 10000 f + 2208 = 0
+ * for f = 0.6714, s = 79: 208 slices (the last of 31), 3328 + 6636 = 9964
+ * bytes, fits. */
 static void test_dtcm_key_table_model(void **state)
 {
     (void)state;
@@ -396,11 +397,12 @@ static void test_dtcm_key_table_model(void **state)
     ready(m);
     struct snn_map *map = map_new(net, m, 0);
     partition_ok(map);
-    assert_int_equal(map->n_slices, 256);
-    check_slice(map, 0, e, 0, 64);
-    check_slice(map, 255, e, 255 * 64, 64);
-    assert_int_equal(map->n_edges, 256 * 256);
-    assert_int_equal(map->slices[0].use.dtcm_bytes, 8192 + 64 * 92 + 256 * 16);
+    assert_int_equal(map->n_slices, 208);
+    check_slice(map, 0, e, 0, 79);
+    check_slice(map, 206, e, 206 * 79, 79);
+    check_slice(map, 207, e, 207 * 79, 31);
+    assert_int_equal(map->n_edges, 208 * 208);
+    assert_int_equal(map->slices[0].use.dtcm_bytes, 8192 + 79 * 84 + 208 * 16);
     map_free(map);
     snn_machine_free(m);
     snn_net_free(net);
@@ -517,7 +519,7 @@ static void expect_too_big(struct snn_map *map, const char *text)
 static void test_too_big(void **state)
 {
     (void)state;
-    /* DTCM: 8192 + 76 + 2048 = 10316 bytes for one neuron, 10240 a core */
+    /* DTCM: 8192 + 68 + 2048 = 10308 bytes for one neuron, 10240 a core */
     struct snn_net *net = net_new(1.0, 0);
     uint32_t s = pop(net, "src", SNN_MODEL_SPIKE_SOURCE_POISSON, 4);
     uint32_t e = pop(net, "exc", SNN_MODEL_LIF_CURR_EXP, 4);
@@ -527,7 +529,7 @@ static void test_too_big(void **state)
     ready(m);
     struct snn_map *map = map_new(net, m, 0);
     expect_too_big(map, "error: population 'exc': one neuron needs 10.1 KiB of DTCM (kernel "
-                        "data 8 KiB, neuron state and parameters 76 bytes, ring buffers for "
+                        "data 8 KiB, neuron state and parameters 68 bytes, ring buffers for "
                         "delays up to 255 steps 2 KiB), a core has 10 KiB; try shorter delays "
                         "or a target with more DTCM");
     map_free(map);
@@ -727,9 +729,9 @@ static void test_dump(void **state)
                         "slices 4 edges 2\n"
                         "pop 0 'a' size 3 slices 0 2\n"
                         "pop 1 'b' size 3 slices 2 4\n"
-                        "slice 0 pop 0 lo 0 n 2 dtcm 8376 ring 2 in_edges 0 sdram 0 "
+                        "slice 0 pop 0 lo 0 n 2 dtcm 8360 ring 2 in_edges 0 sdram 0 "
                         "synapses 0 events 0 packets 0.02\n"
-                        "slice 1 pop 0 lo 2 n 1 dtcm 8284 ring 2 in_edges 0 sdram 0 "
+                        "slice 1 pop 0 lo 2 n 1 dtcm 8276 ring 2 in_edges 0 sdram 0 "
                         "synapses 0 events 0 packets 0.01\n"
                         "slice 2 pop 1 lo 0 n 2 dtcm 8312 ring 2 in_edges 1 sdram 32 "
                         "synapses 2 events 0.02 packets 0.02\n"

@@ -80,10 +80,12 @@ static void test_mul_matches_reference(void **state)
 }
 
 /* docs/numerics.md's fx_dot3, from the text with __int128. */
-static int32_t ref_dot3(int32_t a0, int32_t k0, int32_t a1, int32_t k1, int32_t a2, int32_t k2)
+static int32_t ref_dot3(int32_t a0, int32_t k0, int32_t a1, int32_t k1, int32_t a2, int32_t k2,
+                        int s)
 {
-    __int128 q = (__int128)a0 * k0 + (__int128)a1 * k1 + (__int128)a2 * k2 + ((__int128)1 << 29);
-    __int128 d = (__int128)1 << 30, r = q / d;
+    __int128 q = (__int128)a0 * k0 + (__int128)a1 * k1 + (__int128)a2 * k2 +
+                 ((__int128)1 << (s - 1));
+    __int128 d = (__int128)1 << s, r = q / d;
     if ((q % d) != 0 && q < 0)
         r -= 1;
     return r > INT32_MAX ? INT32_MAX : r < INT32_MIN ? INT32_MIN : (int32_t)r;
@@ -116,11 +118,12 @@ static void test_dot3_rounds_once(void **state)
             else if ((x >> 40) % 4 == 1)
                 a[j] = (x >> 50) % 2 ? INT32_MIN : INT32_MAX;
         }
-        int32_t got = fx_dot3(a[0], a[1], a[2], a[3], a[4], a[5], 30);
-        int32_t want = ref_dot3(a[0], a[1], a[2], a[3], a[4], a[5]);
+        int s = i % 4 ? 30 : 1 + (int)((x >> 8) % 60); /* the lif models' shifts: 1 .. 60 */
+        int32_t got = fx_dot3(a[0], a[1], a[2], a[3], a[4], a[5], s);
+        int32_t want = ref_dot3(a[0], a[1], a[2], a[3], a[4], a[5], s);
         if (got != want)
-            fail_msg("fx_dot3(%d, %d, %d, %d, %d, %d) = %d, want %d", a[0], a[1], a[2], a[3], a[4],
-                     a[5], got, want);
+            fail_msg("fx_dot3(%d, %d, %d, %d, %d, %d, %d) = %d, want %d", a[0], a[1], a[2], a[3],
+                     a[4], a[5], s, got, want);
     }
 }
 
@@ -177,9 +180,8 @@ static int ref_lif_step(const struct fx_lif_curr_exp *p, struct fx_lif_state *s,
     } else {
         __int128 dv = (__int128)s->v - p->v_rest;
         int32_t d32 = dv > INT32_MAX ? INT32_MAX : dv < INT32_MIN ? INT32_MIN : (int32_t)dv;
-        __int128 v = (__int128)p->v_rest + ref_mul(d32, p->p11.m, p->p11.s) +
-                     ref_mul(s->xe, p->p21e.m, p->p21e.s) + ref_mul(s->xi, p->p21i.m, p->p21i.s) +
-                     p->v_off;
+        __int128 v = (__int128)p->v_rest +
+                     ref_dot3(d32, p->p11, s->xe, p->p21e, s->xi, p->p21i, p->shift) + p->v_off;
         s->v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
         if (s->v >= p->v_thresh) {
             s->v = p->v_reset;
@@ -197,7 +199,7 @@ static void test_lif_curr_exp_matches_reference(void **state)
     (void)state;
     struct fx_lif_curr_exp p = {
         .v_rest = -65 * FX_ONE_MV, .v_reset = -70 * FX_ONE_MV, .v_thresh = -50 * FX_ONE_MV,
-        .v_off = 3000, .p11 = {1068389413, 30}, .p21e = {1234567, 22}, .p21i = {987654, 22},
+        .v_off = 3000, .shift = 30, .p11 = 1068389413, .p21e = 1234567 << 8, .p21i = 987654 << 8,
         .p22e = {1052476340, 30}, .p22i = {1062790613, 30}, .refrac_steps = 20,
     };
     struct fx_lif_state a = {.v = -65 * FX_ONE_MV}, b = a;
@@ -237,7 +239,7 @@ static int ref_cond_step(const struct fx_lif_cond_exp *p, struct fx_lif_state *s
         int32_t ge = RM(s->xe, p->kg_e), gi = RM(s->xi, p->kg_i);
         int32_t dv = ref_dot3(sat128((__int128)p->v_rest - s->v), p->k_leak,
                               sat128((__int128)p->e_rev_e - s->v), ge,
-                              sat128((__int128)p->e_rev_i - s->v), gi);
+                              sat128((__int128)p->e_rev_i - s->v), gi, 30);
         s->v = sat128((__int128)s->v + dv + p->v_off);
         if (s->v >= p->v_thresh) {
             s->v = p->v_reset;
@@ -353,7 +355,7 @@ static void test_refractory_holds_exactly(void **state)
     /* Constant drive far above threshold: fires every refrac_steps + 1 steps. */
     struct fx_lif_curr_exp p = {
         .v_rest = 0, .v_reset = 0, .v_thresh = FX_ONE_MV, .v_off = 2 * FX_ONE_MV,
-        .p11 = {1 << 29, 30}, .p21e = {0, 0}, .p21i = {0, 0},
+        .shift = 30, .p11 = 1 << 29, .p21e = 0, .p21i = 0,
         .p22e = {0, 0}, .p22i = {0, 0}, .refrac_steps = 4,
     };
     struct fx_lif_state s = {0};
