@@ -175,5 +175,13 @@ for (net, dur, arith), (ratio, wall, _) in ratios.items():   # in table order
         if ratio else '-'))
 for _, line in summary:
     print('  rate ' + line)
+# The scaling probes of run.sh: snnc on two threads against one, around the timed runs.
+probes = [l for l in read(os.path.join(out, 'machine.txt')).splitlines()
+          if l.startswith('two threads against one')] \
+    if os.path.exists(os.path.join(out, 'machine.txt')) else []
+for line in probes:
+    x = float(line.split(': ')[1].split('x')[0])
+    print('  %s%s' % (line, '' if x >= 1.5 else
+                      ': the two vCPUs seemed to share a core, two-thread timings are slow'))
 if os.path.exists(elapsed):
     print('  benchmark took %s s' % read(elapsed).strip())

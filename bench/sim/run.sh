@@ -6,7 +6,9 @@
 # (bench/sim/brian2_bench.py); then the mean firing rates over seeds 1..40 of 10 s runs on
 # both sides (a network's rate moves by about 5% from seed to seed, so the means of a few
 # seeds differ by as much by chance; forty bring that to about 1%). Every snnc run is
-# timed whole (wall clock around the process, peak RSS from GNU time -v). Raw outputs go to bench/out/sim/ (replaced on each run) and Brian2's
+# timed whole (wall clock around the process, peak RSS from GNU time -v). Before and after
+# the timed runs a probe times snnc on two threads against one, which tells whether the
+# machine gave the two threads a core each (see scaling() below). Raw outputs go to bench/out/sim/ (replaced on each run) and Brian2's
 # generated projects to bench/out/brian2/; bench/sim/report.py prints the table and the
 # summary from bench/out/sim/.
 #
@@ -78,6 +80,30 @@ export PYTHONWARNINGS=ignore MPLCONFIGDIR="$root/bench/out/brian2/.mpl"
 } > "$out/machine.txt"
 echo "run.sh: raw outputs in $out/, machine and versions in $out/machine.txt"
 
+# scaling WHEN: how much faster snnc runs COBA for 10 s on two threads than on one,
+# now (median of 3 each, alternating), into machine.txt.  Two threads are worth about
+# 1.6-1.8x where each has a core of its own; where a virtual machine's two vCPUs share
+# one core, 1.1-1.5x, and every two-thread time of the benchmark is slower: the figure
+# says which kind of machine the timings come from (report.py flags it below 1.5x).
+scaling() {
+  local k t0 t1 one=() two=()
+  for k in 1 2 3; do
+    for threads in 1 2; do
+      t0=$EPOCHREALTIME
+      "$snnc" sim examples/coba.yaml -q --steps 100000 --threads $threads ||
+        fail "snnc failed in the scaling probe"
+      t1=$EPOCHREALTIME
+      if ((threads == 1)); then one+=("$t0 $t1"); else two+=("$t0 $t1"); fi
+    done
+  done
+  printf '%s\n' "${one[@]}" | awk '{print $2 - $1}' | sort -g | sed -n 2p > "$out/probe_one"
+  printf '%s\n' "${two[@]}" | awk '{print $2 - $1}' | sort -g | sed -n 2p > "$out/probe_two"
+  echo "two threads against one ($1): $(paste "$out/probe_one" "$out/probe_two" |
+    awk '{printf "%.2fx (%.3f s, %.3f s)", $1 / $2, $1, $2}')" >> "$out/machine.txt"
+  rm -f "$out/probe_one" "$out/probe_two"
+}
+scaling "before the timed runs"
+
 # snnc_run NET DUR ARITH SEED REP [-o FILE]: one whole `snnc sim` run. Writes
 # NAME.err (the summary), NAME.time (GNU time -v) and NAME.wall (seconds, from bash's
 # microsecond clock around the process: GNU time prints only hundredths).
@@ -104,6 +130,8 @@ for net in cuba coba; do
     done
   done
 done
+
+scaling "after the timed runs"
 
 echo "== snnc: rates, seeds ${seeds[0]}..${seeds[-1]} of ${rate_dur} s (seed 1 from the timed runs)"
 for net in cuba coba; do
