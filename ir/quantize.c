@@ -235,7 +235,7 @@ static const double *col_init(struct q *q, uint32_t p, const char *name)
     return q->tmp;
 }
 
-/* Column scratch beyond tmp: a second and third array of the same size. */
+/* Column scratch beyond tmp: five more arrays of the same size. */
 struct cols {
     double *a, *b, *c, *d, *e;
 };
