@@ -217,4 +217,65 @@ static inline int fx_poisson_fires(const struct fx_poisson *p, uint64_t seed, ui
     return snn_philox4x32(step, neuron, pop, SNN_RNG_POISSON, seed).v[0] < p->p32;
 }
 
+/* ---- parameters from outside -------------------------------------------------- */
+
+/* Whether a coefficient's shift is one fx_mul takes. */
+static inline int fx_mult_ok(struct fx_mult k) { return k.s >= 0 && k.s <= FX_MULT_MAX_SHIFT; }
+
+#define FX_SHIFT_OK_(T, field)                                                               \
+    do {                                                                                     \
+        T q_;                                                                                \
+        __builtin_memcpy(&q_, params, sizeof q_);                                            \
+        if (!fx_mult_ok(q_.field))                                                           \
+            return (int)(__builtin_offsetof(T, field) + __builtin_offsetof(struct fx_mult, s)); \
+    } while (0)
+
+/* The byte offset, in one neuron's parameters of model m (any alignment),
+ * of the first shift (an int32) outside what its arithmetic takes (fx_mul:
+ * 0 .. 62; lif_curr_exp's fx_dot3: 1 .. 60), or -1 when there is none.  The steps
+ * above assume their shifts in range; a loader of parameters from outside
+ * (an image) checks them with this. */
+static inline int fx_params_bad_shift(enum fx_model m, const void *params)
+{
+    switch (m) {
+    case FX_MODEL_LIF_CURR_EXP: {
+        struct fx_lif_curr_exp q;
+        __builtin_memcpy(&q, params, sizeof q);
+        if (q.shift < 1 || q.shift > 60)
+            return (int)__builtin_offsetof(struct fx_lif_curr_exp, shift);
+        FX_SHIFT_OK_(struct fx_lif_curr_exp, p22e);
+        FX_SHIFT_OK_(struct fx_lif_curr_exp, p22i);
+        return -1;
+    }
+    case FX_MODEL_LIF_COND_EXP:
+        FX_SHIFT_OK_(struct fx_lif_cond_exp, kg_e);
+        FX_SHIFT_OK_(struct fx_lif_cond_exp, kg_i);
+        FX_SHIFT_OK_(struct fx_lif_cond_exp, p22e);
+        FX_SHIFT_OK_(struct fx_lif_cond_exp, p22i);
+        return -1;
+    case FX_MODEL_IF_CURR_DELTA:
+        FX_SHIFT_OK_(struct fx_if_curr_delta, p11);
+        FX_SHIFT_OK_(struct fx_if_curr_delta, k_in_e);
+        FX_SHIFT_OK_(struct fx_if_curr_delta, k_in_i);
+        return -1;
+    case FX_MODEL_IZHIKEVICH:
+        FX_SHIFT_OK_(struct fx_izhikevich, k_v2);
+        FX_SHIFT_OK_(struct fx_izhikevich, k_v1);
+        FX_SHIFT_OK_(struct fx_izhikevich, k_u);
+        FX_SHIFT_OK_(struct fx_izhikevich, a_h);
+        FX_SHIFT_OK_(struct fx_izhikevich, ab_h);
+        FX_SHIFT_OK_(struct fx_izhikevich, k_in_e);
+        FX_SHIFT_OK_(struct fx_izhikevich, k_in_i);
+        return -1;
+    case FX_MODEL_IF:
+        FX_SHIFT_OK_(struct fx_if, k_in_e);
+        FX_SHIFT_OK_(struct fx_if, k_in_i);
+        return -1;
+    default: /* the sources have no shifts */
+        return -1;
+    }
+}
+
+#undef FX_SHIFT_OK_
+
 #endif

@@ -694,6 +694,20 @@ static int check_dtcm(struct ck *c, uint32_t k, uint32_t s, struct snn_core_head
                                 "times",
                                 i, an.first, an.end, h->times_bytes / 4);
         }
+    /* Parameters: every shift one the kernel's arithmetic takes. */
+    uint32_t P = snn_core_params_bytes(h->model);
+    for (uint32_t i = 0; i < h->n; i++) {
+        const uint8_t *par = p + 136 + (uint64_t)i * P;
+        int off = fx_params_bad_shift((enum fx_model)h->model, par);
+        if (off >= 0) {
+            int32_t shift;
+            memcpy(&shift, par + off, sizeof shift);
+            return fail_sec(c, at + 136 + (uint64_t)i * P + (uint64_t)off, k,
+                            "neuron %u's %s parameters hold a shift of %d (byte %d of them), "
+                            "outside the range of its arithmetic (docs/numerics.md)",
+                            i, model_name(h->model), shift, off);
+        }
+    }
     /* The key table: sorted, disjoint blocks, each index's groups in the rows. */
     uint64_t prev_end = 0;
     for (uint32_t j = 0; j < h->n_keys; j++) {

@@ -151,9 +151,16 @@ static void core(struct fixture *f, uint32_t s, uint32_t ring, uint32_t flags, u
     h->v_bytes = (flags & 2) ? 4 * 4 * h->n_record_v : 0;
     h->sdram_bytes = h->v_off + h->v_bytes;
     f->dtcm_bytes[s] = h->dtcm_image_bytes;
-    /* parameters and state: a recognisable pattern */
+    /* parameters and state: a recognisable pattern, with shifts the
+     * arithmetic takes (the loader checks them) */
     for (uint32_t w = 136 / 4; w < h->keys_off / 4; w++)
         f->dtcm[s][w] = 0x01000000u * (s + 1) + w;
+    for (uint32_t i = 0; !src && i < sl->n; i++) {
+        uint32_t *par = &f->dtcm[s][(136 + i * P) / 4];
+        par[offsetof(struct fx_lif_curr_exp, shift) / 4] = 20 + i;
+        par[offsetof(struct fx_lif_curr_exp, p22e.s) / 4] = 30 + i;
+        par[offsetof(struct fx_lif_curr_exp, p22i.s) / 4] = 40 + i;
+    }
     f->sd[s] = (struct snn_image_sdram){0, 0, h->sdram_bytes, rows_bytes + times_bytes};
 }
 
@@ -757,6 +764,13 @@ static void test_cores(void **state)
     fixture_init(&f);
     hdr(&f, 1)->record_v_mask[0] = 0x4;
     rejects_fixture(&f, "record_v_mask word 0 is 0x00000004");
+    fixture_init(&f); /* shifts outside fx_dot3's 1 .. 60 and fx_mul's 0 .. 62 */
+    const size_t P = sizeof(struct fx_lif_curr_exp);
+    f.dtcm[1][(136 + P + offsetof(struct fx_lif_curr_exp, shift)) / 4] = 0;
+    rejects_fixture(&f, "neuron 1's lif_curr_exp parameters hold a shift of 0 (byte 28");
+    fixture_init(&f);
+    f.dtcm[1][(136 + offsetof(struct fx_lif_curr_exp, p22i.s)) / 4] = 63;
+    rejects_fixture(&f, "neuron 0's lif_curr_exp parameters hold a shift of 63 (byte 44");
     fixture_init(&f);
     hdr(&f, 1)->state_off += 4;
     rejects_fixture(&f, "parts at 136, 244, ");

@@ -127,6 +127,41 @@ static void test_dot3_rounds_once(void **state)
     }
 }
 
+/* The shifts a loader checks: each model's first shift out of range, by its offset. */
+static void test_params_bad_shift(void **state)
+{
+    (void)state;
+    struct fx_lif_curr_exp u = {.shift = 30, .p22e = {1, 30}, .p22i = {1, 30}};
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_LIF_CURR_EXP, &u), -1);
+    u.shift = 61;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_LIF_CURR_EXP, &u),
+                     offsetof(struct fx_lif_curr_exp, shift));
+    u.shift = 60, u.p22e.s = -1;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_LIF_CURR_EXP, &u),
+                     offsetof(struct fx_lif_curr_exp, p22e.s));
+    struct fx_lif_cond_exp c = {.kg_e = {1, 62}, .kg_i = {1, 0}};
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_LIF_COND_EXP, &c), -1);
+    c.kg_i.s = 63;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_LIF_COND_EXP, &c),
+                     offsetof(struct fx_lif_cond_exp, kg_i.s));
+    struct fx_if_curr_delta d = {0};
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IF_CURR_DELTA, &d), -1);
+    d.k_in_i.s = 63;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IF_CURR_DELTA, &d),
+                     offsetof(struct fx_if_curr_delta, k_in_i.s));
+    struct fx_izhikevich z = {0};
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IZHIKEVICH, &z), -1);
+    z.ab_h.s = -5;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IZHIKEVICH, &z),
+                     offsetof(struct fx_izhikevich, ab_h.s));
+    struct fx_if f = {0};
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IF, &f), -1);
+    f.k_in_e.s = 99;
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_IF, &f), offsetof(struct fx_if, k_in_e.s));
+    struct fx_poisson q = {UINT32_MAX, 0, UINT32_MAX}; /* sources have no shifts */
+    assert_int_equal(fx_params_bad_shift(FX_MODEL_SPIKE_SOURCE_POISSON, &q), -1);
+}
+
 static void test_acc_is_order_independent(void **state)
 {
     (void)state;
@@ -444,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_mul_saturates),
         cmocka_unit_test(test_mul_matches_reference),
         cmocka_unit_test(test_dot3_rounds_once),
+        cmocka_unit_test(test_params_bad_shift),
         cmocka_unit_test(test_acc_is_order_independent),
         cmocka_unit_test(test_quantize_mult),
         cmocka_unit_test(test_lif_curr_exp_matches_reference),
