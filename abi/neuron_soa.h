@@ -5,8 +5,9 @@
  * A population with constant parameters (the common case) steps all its
  * neurons with one loop: state as arrays (one per field, the layout of a
  * core's state region, docs/core-image.md), written without branches,
- * with an AVX-512 form chosen at run time on x86-64 hosts that have it
- * (the binary stays portable; the ARM build has the portable form only).
+ * with AVX-512 and AVX2 forms chosen at run time on x86-64 hosts that have
+ * them (the binary stays portable; the ARM build has the portable form
+ * only).
  * Each computes exactly what the matching step of abi/neuron.h computes,
  * neuron by neuron; tests/unit/test_kernels.c holds them to it.  The
  * reference simulator and the firmware kernel both use them.
@@ -15,10 +16,11 @@
  * to 0), writes the indices of the neurons that fired to fired[] in
  * ascending order and returns how many.  The portable forms work on
  * values in 64 bits and store them as the int32 words of the state.  The
- * vector forms step sixteen neurons at a time in 32-bit lanes where their
- * words lie within bounds derived from the parameters under which no
- * saturation can bind (fx_soa_bounds, with the proof), and eight at a time
- * in 64-bit lanes with every saturation otherwise.
+ * vector forms step sixteen (AVX-512) or eight (AVX2) neurons at a time in
+ * 32-bit lanes where their words lie within bounds derived from the
+ * parameters under which no saturation can bind (fx_soa_bounds, with the
+ * proof); otherwise AVX-512 steps eight at a time in 64-bit lanes with
+ * every saturation, and AVX2 takes the portable form.
  *
  * Freestanding: no libc, no allocation, no floating point.
  */
@@ -31,8 +33,9 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define FX_HAVE_AVX512 1
+#define FX_HAVE_X86_SIMD 1
 #define FX_AVX512 __attribute__((target("avx512f")))
+#define FX_AVX2 __attribute__((target("avx2")))
 #endif
 
 /* The state of a slice's LIF neurons, field by field (struct fx_lif_state
@@ -295,7 +298,7 @@ static inline uint32_t fx_lif_cond_exp_soa_scalar(const struct fx_lif_cond_exp *
  * form with values in 64-bit lanes and every saturation of the portable
  * form; the last few neurons through the portable form itself. */
 
-#ifdef FX_HAVE_AVX512
+#ifdef FX_HAVE_X86_SIMD
 struct fx_vmul {
     __m512i m, r;
     __m128i s;
@@ -418,14 +421,25 @@ struct fx_vlim {
     int on;
 };
 
+/* The words of that test: the addend 2^b and the mask of bits b + 1 up,
+ * for the excitatory, inhibitory and voltage bounds. */
+static inline void fx_soa_lim(struct fx_soa_bounds b, int32_t w[6])
+{
+    const int bits[3] = {b.xe_bits, b.xi_bits, b.v_bits};
+    for (int k = 0; k < 3; k++) {
+        uint32_t a = (uint32_t)1 << bits[k];
+        w[2 * k] = (int32_t)a;
+        w[2 * k + 1] = (int32_t)~(2 * a - 1);
+    }
+}
+
 FX_AVX512 static inline struct fx_vlim fx_vlim(struct fx_soa_bounds b)
 {
-    uint32_t e = (uint32_t)1 << b.xe_bits, i = (uint32_t)1 << b.xi_bits,
-             v = (uint32_t)1 << b.v_bits;
-    return (struct fx_vlim){_mm512_set1_epi32((int32_t)e), _mm512_set1_epi32((int32_t)~(2 * e - 1)),
-                            _mm512_set1_epi32((int32_t)i), _mm512_set1_epi32((int32_t)~(2 * i - 1)),
-                            _mm512_set1_epi32((int32_t)v), _mm512_set1_epi32((int32_t)~(2 * v - 1)),
-                            b.xe_bits > 0};
+    int32_t w[6];
+    fx_soa_lim(b, w);
+    return (struct fx_vlim){_mm512_set1_epi32(w[0]), _mm512_set1_epi32(w[1]),
+                            _mm512_set1_epi32(w[2]), _mm512_set1_epi32(w[3]),
+                            _mm512_set1_epi32(w[4]), _mm512_set1_epi32(w[5]), b.xe_bits > 0};
 }
 
 FX_AVX512 static inline int fx_vinside(const struct fx_vlim *l, __m512i v, __m512i xe,
@@ -606,17 +620,249 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
     return nf + fx_lif_cond_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
 }
 
-/* Whether this processor has AVX-512F (asked once per program part that
- * includes this header; threads may ask at once, hence the atomics). */
-static inline int fx_soa_have_avx512(void)
+/* ---- AVX2 forms: eight neurons a step ------------------------------------------ *
+ *
+ * The fast form of the AVX-512 forms, in eight 32-bit lanes, for x86-64
+ * processors with AVX2 and without AVX-512.  AVX2 has no 64-bit arithmetic
+ * shift and no 64-bit minimum or maximum, so:
+ *   - a product's result is read as bits s .. s + 31 of its 64-bit sum (a
+ *     logical shift right by s for the even lanes; left by 32 - s for the
+ *     odd ones, which puts those bits in the high half, where the blend
+ *     takes them).  For s <= 32 they are the low 32 bits of the arithmetic
+ *     shift, and where the bounds hold its true value lies in int32, so
+ *     they are the value.  A parameter set with a shift above 32 takes the
+ *     portable form (fx_soa_avx2_ok);
+ *   - a group whose words fail the test of fx_soa_bounds takes the portable
+ *     form, as do the last neurons short of eight.
+ * Threshold, reset and refractory counters are lane operations; a neuron
+ * that fired (rare: a few in a thousand a step) gets its reset values
+ * after the store. */
+
+struct fx_ymul {
+    __m256i m, r;
+    __m128i s, t; /* shift right by s, left by 32 - s */
+};
+
+FX_AVX2 static inline struct fx_ymul fx_ymul(struct fx_mult k)
 {
-    static int have = -1;
-    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-    if (h < 0) {
-        h = __builtin_cpu_supports("avx512f") ? 1 : 0;
-        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
+    struct fx_kmul q = fx_kmul(k);
+    return (struct fx_ymul){_mm256_set1_epi64x(q.m), _mm256_set1_epi64x(q.r),
+                            _mm_cvtsi32_si128(q.s), _mm_cvtsi32_si128(32 - q.s)};
+}
+
+static inline int fx_soa_avx2_shift(struct fx_mult k) { return fx_kmul(k).s <= 32; }
+
+static inline int fx_soa_curr_avx2_ok(const struct fx_lif_curr_exp *p)
+{
+    return p->shift <= 32 && fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i);
+}
+
+static inline int fx_soa_cond_avx2_ok(const struct fx_lif_cond_exp *p)
+{
+    _Static_assert(FX_COND_GAMMA_SHIFT <= 32, "the AVX2 form shifts by at most 32");
+    return fx_soa_avx2_shift(p->kg_e) && fx_soa_avx2_shift(p->kg_i) &&
+           fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i);
+}
+
+/* The constants of the threshold and refractory logic. */
+struct fx_yfix {
+    int32_t thresh, reset;
+    uint32_t steps;
+};
+
+/* The products of eight int32 lanes a (odd lanes ao = a >> 32 per 64-bit
+ * lane) with k, as int32 lanes. */
+FX_AVX2 static inline __m256i fx_yprod(__m256i a, __m256i ao, const struct fx_ymul *k)
+{
+    __m256i lo = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, k->m), k->r), k->s);
+    __m256i hi = _mm256_sll_epi64(_mm256_add_epi64(_mm256_mul_epi32(ao, k->m), k->r), k->t);
+    return _mm256_blend_epi32(lo, hi, 0xAA);
+}
+
+/* The same for one half: bits s .. s + 31 in the low half of each 64-bit
+ * lane, where _mm256_mul_epi32 reads its operand. */
+FX_AVX2 static inline __m256i fx_yhalf(__m256i a, const struct fx_ymul *k)
+{
+    return _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, k->m), k->r), k->s);
+}
+
+FX_AVX2 static inline __m256i fx_yodd(__m256i a) { return _mm256_srli_epi64(a, 32); }
+
+/* The test of fx_soa_bounds on eight neurons' words, as fx_vinside. */
+struct fx_ylim {
+    __m256i eadd, emask, iadd, imask, vadd, vmask;
+};
+
+FX_AVX2 static inline struct fx_ylim fx_ylim(struct fx_soa_bounds b)
+{
+    int32_t w[6];
+    fx_soa_lim(b, w);
+    return (struct fx_ylim){_mm256_set1_epi32(w[0]), _mm256_set1_epi32(w[1]),
+                            _mm256_set1_epi32(w[2]), _mm256_set1_epi32(w[3]),
+                            _mm256_set1_epi32(w[4]), _mm256_set1_epi32(w[5])};
+}
+
+FX_AVX2 static inline int fx_yinside(const struct fx_ylim *l, __m256i v, __m256i xe, __m256i ie,
+                                     __m256i xi, __m256i ii)
+{
+    __m256i e = _mm256_and_si256(
+        _mm256_or_si256(_mm256_add_epi32(xe, l->eadd), _mm256_add_epi32(ie, l->eadd)), l->emask);
+    __m256i i = _mm256_and_si256(
+        _mm256_or_si256(_mm256_add_epi32(xi, l->iadd), _mm256_add_epi32(ii, l->iadd)), l->imask);
+    __m256i w = _mm256_and_si256(_mm256_add_epi32(v, l->vadd), l->vmask);
+    __m256i out = _mm256_or_si256(_mm256_or_si256(e, i), w);
+    return _mm256_testz_si256(out, out);
+}
+
+/* Eight neurons from i whose words pass the test: their voltages and
+ * synaptic states with this step's input added, which is consumed.  A
+ * group that fails is left untouched, and 0 returned. */
+FX_AVX2 static inline int fx_ytake(const struct fx_ylim *l, uint32_t i, struct fx_lif_soa s,
+                                   int32_t *ie, int32_t *ii, __m256i *v, __m256i *e,
+                                   __m256i *in)
+{
+    __m256i xe = _mm256_loadu_si256((const __m256i *)(s.xe + i));
+    __m256i xi = _mm256_loadu_si256((const __m256i *)(s.xi + i));
+    __m256i we = _mm256_loadu_si256((const __m256i *)(ie + i));
+    __m256i wi = _mm256_loadu_si256((const __m256i *)(ii + i));
+    *v = _mm256_loadu_si256((const __m256i *)(s.v + i));
+    if (!fx_yinside(l, *v, xe, we, xi, wi))
+        return 0;
+    _mm256_storeu_si256((__m256i *)(ie + i), _mm256_setzero_si256());
+    _mm256_storeu_si256((__m256i *)(ii + i), _mm256_setzero_si256());
+    *e = _mm256_add_epi32(xe, we);
+    *in = _mm256_add_epi32(xi, wi);
+    return 1;
+}
+
+/* Threshold, reset and refractory counters of eight neurons from i, as
+ * fx_vfinish: v the voltages before the step, nv the integrated ones. */
+FX_AVX2 static inline uint32_t fx_yfinish(uint32_t i, struct fx_lif_soa s, __m256i v, __m256i nv,
+                                          const struct fx_yfix *c, uint32_t *fired)
+{
+    __m256i r = _mm256_loadu_si256((const __m256i *)(s.refrac + i));
+    __m256i free = _mm256_cmpeq_epi32(r, _mm256_setzero_si256());
+    __m256i fire = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(c->thresh), nv),
+                                      free);
+    _mm256_storeu_si256((__m256i *)(s.v + i), _mm256_blendv_epi8(v, nv, free));
+    /* r - 1 where r > 0; 0 stays 0 (the wrapped r - 1 is the larger) */
+    r = _mm256_min_epu32(_mm256_sub_epi32(r, _mm256_set1_epi32(1)), r);
+    _mm256_storeu_si256((__m256i *)(s.refrac + i), r);
+    uint32_t nf = 0;
+    for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fire)); m; m &= m - 1) {
+        uint32_t k = i + (uint32_t)__builtin_ctz(m);
+        s.v[k] = c->reset;
+        s.refrac[k] = c->steps;
+        fired[nf++] = k;
     }
-    return h;
+    return nf;
+}
+
+FX_AVX2 static inline uint32_t fx_lif_curr_exp_soa_avx2(const struct fx_lif_curr_exp *p,
+                                                        uint32_t lo, uint32_t hi,
+                                                        struct fx_lif_soa s, int32_t *ie,
+                                                        int32_t *ii, uint32_t *fired)
+{
+    const struct fx_soa_bounds b = fx_soa_curr_bounds(p);
+    if (!b.xe_bits || !fx_soa_curr_avx2_ok(p))
+        return fx_lif_curr_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
+    const struct fx_ymul p22e = fx_ymul(p->p22e), p22i = fx_ymul(p->p22i);
+    const __m256i p11 = _mm256_set1_epi64x(p->p11), p21e = _mm256_set1_epi64x(p->p21e),
+                  p21i = _mm256_set1_epi64x(p->p21i);
+    const __m256i rv = _mm256_set1_epi64x((int64_t)1 << (p->shift - 1));
+    const __m128i sr = _mm_cvtsi32_si128(p->shift), sl = _mm_cvtsi32_si128(32 - p->shift);
+    const __m256i v_rest = _mm256_set1_epi32(p->v_rest);
+    const __m256i base = _mm256_set1_epi32((int32_t)((uint32_t)p->v_rest + (uint32_t)p->v_off));
+    const struct fx_yfix fix = {p->v_thresh, p->v_reset, p->refrac_steps};
+    const struct fx_ylim lim = fx_ylim(b);
+    uint32_t nf = 0, i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256i v, e, in;
+        if (!fx_ytake(&lim, i, s, ie, ii, &v, &e, &in)) {
+            nf += fx_lif_curr_exp_soa_scalar(p, i, i + 8, s, ie, ii, fired + nf);
+            continue;
+        }
+        __m256i eo = fx_yodd(e), ino = fx_yodd(in), d = _mm256_sub_epi32(v, v_rest);
+        /* the three products' sum, rounded once */
+        __m256i lo64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(d, p11), _mm256_mul_epi32(e, p21e)),
+            _mm256_add_epi64(_mm256_mul_epi32(in, p21i), rv));
+        __m256i hi64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(d), p11), _mm256_mul_epi32(eo, p21e)),
+            _mm256_add_epi64(_mm256_mul_epi32(ino, p21i), rv));
+        __m256i dv = _mm256_blend_epi32(_mm256_srl_epi64(lo64, sr), _mm256_sll_epi64(hi64, sl),
+                                        0xAA);
+        nf += fx_yfinish(i, s, v, _mm256_add_epi32(base, dv), &fix, fired + nf);
+        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, &p22e));
+        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, &p22i));
+    }
+    return nf + fx_lif_curr_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
+}
+
+FX_AVX2 static inline uint32_t fx_lif_cond_exp_soa_avx2(const struct fx_lif_cond_exp *p,
+                                                        uint32_t lo, uint32_t hi,
+                                                        struct fx_lif_soa s, int32_t *ie,
+                                                        int32_t *ii, uint32_t *fired)
+{
+    const struct fx_soa_bounds b = fx_soa_cond_bounds(p);
+    if (!b.xe_bits || !fx_soa_cond_avx2_ok(p))
+        return fx_lif_cond_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
+    const struct fx_ymul kg_e = fx_ymul(p->kg_e), kg_i = fx_ymul(p->kg_i),
+                         p22e = fx_ymul(p->p22e), p22i = fx_ymul(p->p22i);
+    const __m256i v_rest = _mm256_set1_epi32(p->v_rest), v_off = _mm256_set1_epi32(p->v_off);
+    const __m256i e_rev_e = _mm256_set1_epi32(p->e_rev_e);
+    const __m256i e_rev_i = _mm256_set1_epi32(p->e_rev_i);
+    const __m256i k_leak = _mm256_set1_epi64x(p->k_leak);
+    const __m256i rg = _mm256_set1_epi64x((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
+    const struct fx_yfix fix = {p->v_thresh, p->v_reset, p->refrac_steps};
+    const struct fx_ylim lim = fx_ylim(b);
+    uint32_t nf = 0, i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256i v, e, in;
+        if (!fx_ytake(&lim, i, s, ie, ii, &v, &e, &in)) {
+            nf += fx_lif_cond_exp_soa_scalar(p, i, i + 8, s, ie, ii, fired + nf);
+            continue;
+        }
+        __m256i eo = fx_yodd(e), ino = fx_yodd(in);
+        /* ge, gi as halves: the multipliers of the next products, whose sum
+         * is rounded once */
+        __m256i gel = fx_yhalf(e, &kg_e), geh = fx_yhalf(eo, &kg_e);
+        __m256i gil = fx_yhalf(in, &kg_i), gih = fx_yhalf(ino, &kg_i);
+        __m256i dl = _mm256_sub_epi32(v_rest, v), de = _mm256_sub_epi32(e_rev_e, v),
+                di = _mm256_sub_epi32(e_rev_i, v);
+        __m256i lo64 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(dl, k_leak),
+                                                         _mm256_mul_epi32(de, gel)),
+                                        _mm256_add_epi64(_mm256_mul_epi32(di, gil), rg));
+        __m256i hi64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(dl), k_leak),
+                             _mm256_mul_epi32(fx_yodd(de), geh)),
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(di), gih), rg));
+        __m256i dv = _mm256_blend_epi32(_mm256_srli_epi64(lo64, FX_COND_GAMMA_SHIFT),
+                                        _mm256_slli_epi64(hi64, 32 - FX_COND_GAMMA_SHIFT), 0xAA);
+        nf += fx_yfinish(i, s, v, _mm256_add_epi32(_mm256_add_epi32(v, v_off), dv), &fix,
+                         fired + nf);
+        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, &p22e));
+        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, &p22i));
+    }
+    return nf + fx_lif_cond_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
+}
+
+/* The instruction set the slice steps use on this processor (asked once
+ * per program part that includes this header; threads may ask at once,
+ * hence the atomics). */
+enum fx_isa { FX_ISA_PORTABLE, FX_ISA_AVX2, FX_ISA_AVX512 };
+
+static inline enum fx_isa fx_soa_isa(void)
+{
+    static int isa = -1;
+    int h = __atomic_load_n(&isa, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = __builtin_cpu_supports("avx512f") ? FX_ISA_AVX512
+            : __builtin_cpu_supports("avx2")  ? FX_ISA_AVX2
+                                              : FX_ISA_PORTABLE;
+        __atomic_store_n(&isa, h, __ATOMIC_RELAXED);
+    }
+    return (enum fx_isa)h;
 }
 #endif
 
@@ -626,9 +872,12 @@ static inline uint32_t fx_lif_curr_exp_soa(const struct fx_lif_curr_exp *p, uint
                                            uint32_t hi, struct fx_lif_soa s, int32_t *ie,
                                            int32_t *ii, uint32_t *fired)
 {
-#ifdef FX_HAVE_AVX512
-    if (fx_soa_have_avx512())
-        return fx_lif_curr_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+#ifdef FX_HAVE_X86_SIMD
+    switch (fx_soa_isa()) {
+    case FX_ISA_AVX512: return fx_lif_curr_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+    case FX_ISA_AVX2: return fx_lif_curr_exp_soa_avx2(p, lo, hi, s, ie, ii, fired);
+    default: break;
+    }
 #endif
     return fx_lif_curr_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
 }
@@ -637,9 +886,12 @@ static inline uint32_t fx_lif_cond_exp_soa(const struct fx_lif_cond_exp *p, uint
                                            uint32_t hi, struct fx_lif_soa s, int32_t *ie,
                                            int32_t *ii, uint32_t *fired)
 {
-#ifdef FX_HAVE_AVX512
-    if (fx_soa_have_avx512())
-        return fx_lif_cond_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+#ifdef FX_HAVE_X86_SIMD
+    switch (fx_soa_isa()) {
+    case FX_ISA_AVX512: return fx_lif_cond_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+    case FX_ISA_AVX2: return fx_lif_cond_exp_soa_avx2(p, lo, hi, s, ie, ii, fired);
+    default: break;
+    }
 #endif
     return fx_lif_cond_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
 }

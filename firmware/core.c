@@ -252,7 +252,7 @@ static uint32_t sum_sats_from(const int32_t *x, const int32_t *in, uint32_t i, u
     return k;
 }
 
-#ifdef FX_HAVE_AVX512
+#ifdef FX_HAVE_X86_SIMD
 /* The same, sixteen words at a time, on hosts with AVX-512 (as
  * abi/neuron_soa.h's steps). */
 FX_AVX512 static uint32_t sum_sats_avx512(const int32_t *x, const int32_t *in, uint32_t n)
@@ -270,8 +270,8 @@ FX_AVX512 static uint32_t sum_sats_avx512(const int32_t *x, const int32_t *in, u
 
 static uint32_t sum_sats(const int32_t *x, const int32_t *in, uint32_t n)
 {
-#ifdef FX_HAVE_AVX512
-    if (fx_soa_have_avx512())
+#ifdef FX_HAVE_X86_SIMD
+    if (fx_soa_isa() == FX_ISA_AVX512)
         return sum_sats_avx512(x, in, n);
 #endif
     return sum_sats_from(x, in, 0, n);

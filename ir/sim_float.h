@@ -5,8 +5,8 @@
  * fl_step is the equations of abi/neuron.h in double precision, one
  * neuron at a time.  For the LIF models with one parameter set for the
  * whole population there are also whole-slice steps on state kept as
- * arrays, as abi/neuron_soa.h has for fixed point: a portable form and an
- * AVX-512 form chosen at run time.  Each operation is the same IEEE-754
+ * arrays, as abi/neuron_soa.h has for fixed point: a portable form, an
+ * AVX2 form and an AVX-512 form, chosen at run time.  Each operation is the same IEEE-754
  * double operation in the same order as fl_step's (the build turns
  * floating-point contraction off), so they give fl_step's bits, neuron by
  * neuron; tests/unit/test_kernels.c holds them to it.
@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "abi/neuron_soa.h" /* FX_HAVE_AVX512, fx_soa_have_avx512 */
+#include "abi/neuron_soa.h" /* FX_HAVE_X86_SIMD, fx_soa_isa */
 #include "ir/ir.h"
 #include "support/err.h"
 
@@ -135,7 +135,7 @@ static inline uint32_t fl_lif_soa_scalar(bool cond, const struct fl_par *p, uint
     return nf;
 }
 
-#ifdef FX_HAVE_AVX512
+#ifdef FX_HAVE_X86_SIMD
 /* Sixteen neurons from i: two halves of eight doubles, one vector of
  * sixteen refractory counters. */
 FX_AVX512 static inline uint32_t fl_lif16(bool cond, const struct fl_par *p, uint32_t i,
@@ -195,15 +195,83 @@ FX_AVX512 static inline uint32_t fl_lif_soa_avx512(bool cond, const struct fl_pa
                    : fl_lif16(false, &q, i, s, ie, ii, fired + nf);
     return nf + fl_lif_soa_scalar(cond, &q, i, hi, s, ie, ii, fired + nf);
 }
+
+/* Eight neurons from i: two halves of four doubles, one vector of eight
+ * refractory counters; a neuron that fired gets its reset values after
+ * the stores. */
+FX_AVX2 static inline uint32_t fl_lif8(bool cond, const struct fl_par *p, uint32_t i,
+                                       struct fl_lif_soa s, double *ie, double *ii,
+                                       uint32_t *fired)
+{
+    __m256i r = _mm256_loadu_si256((const __m256i *)(s.refrac + i));
+    __m256i free = _mm256_cmpeq_epi32(r, _mm256_setzero_si256());
+    unsigned fire = 0;
+    for (unsigned h = 0; h < 2; h++) {
+        uint32_t j = i + 4 * h;
+        __m256d fr = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(
+            h ? _mm256_extracti128_si256(free, 1) : _mm256_castsi256_si128(free)));
+        __m256d v = _mm256_loadu_pd(s.v + j);
+        __m256d e = _mm256_add_pd(_mm256_loadu_pd(s.xe + j), _mm256_loadu_pd(ie + j));
+        __m256d in = _mm256_add_pd(_mm256_loadu_pd(s.xi + j), _mm256_loadu_pd(ii + j));
+        _mm256_storeu_pd(ie + j, _mm256_setzero_pd());
+        _mm256_storeu_pd(ii + j, _mm256_setzero_pd());
+        __m256d v_rest = _mm256_set1_pd(p->v_rest), nv;
+        if (cond) { /* as fl_lif16 */
+            __m256d d = _mm256_mul_pd(_mm256_sub_pd(v_rest, v), _mm256_set1_pd(p->k_leak));
+            d = _mm256_add_pd(d, _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(p->e_rev_e), v),
+                                               _mm256_mul_pd(e, _mm256_set1_pd(p->ke))));
+            d = _mm256_add_pd(d, _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(p->e_rev_i), v),
+                                               _mm256_mul_pd(in, _mm256_set1_pd(p->ki))));
+            nv = _mm256_add_pd(v, _mm256_add_pd(d, _mm256_set1_pd(p->v_off)));
+        } else {
+            nv = _mm256_add_pd(v_rest, _mm256_mul_pd(_mm256_sub_pd(v, v_rest),
+                                                     _mm256_set1_pd(p->p11)));
+            nv = _mm256_add_pd(nv, _mm256_mul_pd(e, _mm256_set1_pd(p->p21e)));
+            nv = _mm256_add_pd(nv, _mm256_mul_pd(in, _mm256_set1_pd(p->p21i)));
+            nv = _mm256_add_pd(nv, _mm256_set1_pd(p->v_off));
+        }
+        __m256d fi = _mm256_and_pd(_mm256_cmp_pd(nv, _mm256_set1_pd(p->v_thresh), _CMP_GE_OQ), fr);
+        _mm256_storeu_pd(s.v + j, _mm256_blendv_pd(v, nv, fr));
+        _mm256_storeu_pd(s.xe + j, _mm256_mul_pd(e, _mm256_set1_pd(p->p22e)));
+        _mm256_storeu_pd(s.xi + j, _mm256_mul_pd(in, _mm256_set1_pd(p->p22i)));
+        fire |= (unsigned)_mm256_movemask_pd(fi) << (4 * h);
+    }
+    /* r - 1 where r > 0; 0 stays 0 (the wrapped r - 1 is the larger) */
+    r = _mm256_min_epu32(_mm256_sub_epi32(r, _mm256_set1_epi32(1)), r);
+    _mm256_storeu_si256((__m256i *)(s.refrac + i), r);
+    uint32_t nf = 0;
+    for (unsigned m = fire; m; m &= m - 1) {
+        uint32_t k = i + (uint32_t)__builtin_ctz(m);
+        s.v[k] = p->v_reset;
+        s.refrac[k] = p->refrac_steps;
+        fired[nf++] = k;
+    }
+    return nf;
+}
+
+FX_AVX2 static inline uint32_t fl_lif_soa_avx2(bool cond, const struct fl_par *p, uint32_t lo,
+                                               uint32_t hi, struct fl_lif_soa s, double *ie,
+                                               double *ii, uint32_t *fired)
+{
+    const struct fl_par q = *p;
+    uint32_t nf = 0, i = lo;
+    for (; i + 8 <= hi; i += 8)
+        nf += cond ? fl_lif8(true, &q, i, s, ie, ii, fired + nf)
+                   : fl_lif8(false, &q, i, s, ie, ii, fired + nf);
+    return nf + fl_lif_soa_scalar(cond, &q, i, hi, s, ie, ii, fired + nf);
+}
 #endif
 
 /* The slice step to call: cond selects lif_cond_exp over lif_curr_exp. */
 static inline uint32_t fl_lif_soa(bool cond, const struct fl_par *p, uint32_t lo, uint32_t hi,
                                   struct fl_lif_soa s, double *ie, double *ii, uint32_t *fired)
 {
-#ifdef FX_HAVE_AVX512
-    if (fx_soa_have_avx512())
-        return fl_lif_soa_avx512(cond, p, lo, hi, s, ie, ii, fired);
+#ifdef FX_HAVE_X86_SIMD
+    switch (fx_soa_isa()) {
+    case FX_ISA_AVX512: return fl_lif_soa_avx512(cond, p, lo, hi, s, ie, ii, fired);
+    case FX_ISA_AVX2: return fl_lif_soa_avx2(cond, p, lo, hi, s, ie, ii, fired);
+    default: break;
+    }
 #endif
     return fl_lif_soa_scalar(cond, p, lo, hi, s, ie, ii, fired);
 }

@@ -1,6 +1,7 @@
 /*
- * tests/unit/test_kernels.c: the slice steps of abi/neuron_soa.h (vector
- * and portable forms) against the neuron steps of abi/neuron.h, state for
+ * tests/unit/test_kernels.c: the slice steps of abi/neuron_soa.h (each
+ * form: portable, AVX2, AVX-512; a form this processor cannot run shows as
+ * skipped) against the neuron steps of abi/neuron.h, state for
  * state, on random parameters and inputs, including saturating ones, and
  * on realistic parameters with words straddling the bounds under which the
  * vector forms drop their saturations (fx_soa_bounds); and the float64
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "abi/neuron.h"
@@ -20,6 +22,58 @@
 #include "ir/sim_float.h"
 
 #define N 203 /* not a multiple of 8: the vector loop's tail runs too */
+
+/* The forms of the slice steps: each is tested on its own where this
+ * processor can run it, and skipped (cmocka says so) where it cannot. */
+enum form { PORTABLE, AVX2, AVX512 };
+
+static bool runs(enum form f)
+{
+#ifdef FX_HAVE_X86_SIMD
+    if (f == AVX512)
+        return __builtin_cpu_supports("avx512f");
+    if (f == AVX2)
+        return __builtin_cpu_supports("avx2");
+#endif
+    return f == PORTABLE;
+}
+
+static uint32_t curr_form(enum form f, const struct fx_lif_curr_exp *p, uint32_t lo, uint32_t hi,
+                          struct fx_lif_soa s, int32_t *ie, int32_t *ii, uint32_t *fired)
+{
+    switch (f) {
+#ifdef FX_HAVE_X86_SIMD
+    case AVX512: return fx_lif_curr_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+    case AVX2: return fx_lif_curr_exp_soa_avx2(p, lo, hi, s, ie, ii, fired);
+#endif
+    default: return fx_lif_curr_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
+    }
+}
+
+static uint32_t cond_form(enum form f, const struct fx_lif_cond_exp *p, uint32_t lo, uint32_t hi,
+                          struct fx_lif_soa s, int32_t *ie, int32_t *ii, uint32_t *fired)
+{
+    switch (f) {
+#ifdef FX_HAVE_X86_SIMD
+    case AVX512: return fx_lif_cond_exp_soa_avx512(p, lo, hi, s, ie, ii, fired);
+    case AVX2: return fx_lif_cond_exp_soa_avx2(p, lo, hi, s, ie, ii, fired);
+#endif
+    default: return fx_lif_cond_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
+    }
+}
+
+static uint32_t float_form(enum form f, bool cond, const struct fl_par *p, uint32_t lo,
+                           uint32_t hi, struct fl_lif_soa s, double *ie, double *ii,
+                           uint32_t *fired)
+{
+    switch (f) {
+#ifdef FX_HAVE_X86_SIMD
+    case AVX512: return fl_lif_soa_avx512(cond, p, lo, hi, s, ie, ii, fired);
+    case AVX2: return fl_lif_soa_avx2(cond, p, lo, hi, s, ie, ii, fired);
+#endif
+    default: return fl_lif_soa_scalar(cond, p, lo, hi, s, ie, ii, fired);
+    }
+}
 
 static uint64_t rng = 0x243F6A8885A308D3u;
 
@@ -113,8 +167,10 @@ static void edges(struct fx_soa_bounds b, int32_t v0, struct fx_lif_state *ref,
     }
 }
 
-static void run_curr(int scalar)
+static void run_curr(enum form f)
 {
+    if (!runs(f))
+        skip();
     for (int trial = 0; trial < TRIALS; trial++) {
         struct fx_lif_curr_exp p = {
             .v_rest = -65 * FX_ONE_MV + (int32_t)(next() % 65536),
@@ -158,35 +214,36 @@ static void run_curr(int scalar)
             if (trial >= EDGE_TRIAL)
                 edges(b, v_fresh, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 7), hi = N - (uint32_t)(step % 5);
-            uint32_t nf = (scalar ? fx_lif_curr_exp_soa_scalar : fx_lif_curr_exp_soa)(
-                         &p, lo, hi, s, ie, ii, fired),
-                     k = 0;
+            uint32_t nf = curr_form(f, &p, lo, hi, s, ie, ii, fired), k = 0;
             for (uint32_t i = lo; i < hi; i++) {
-                int f = fx_lif_curr_exp_step(&p, &ref[i], ie0[i], ii0[i]);
+                int fire = fx_lif_curr_exp_step(&p, &ref[i], ie0[i], ii0[i]);
                 if (ie[i] || ii[i])
                     fail_msg("input word %u not consumed", i);
-                if (f) {
+                if (fire) {
                     assert_true(k < nf);
                     assert_int_equal(fired[k++], i);
                 }
                 if (ref[i].v != v[i] || ref[i].xe != xe[i] || ref[i].xi != xi[i] ||
                     ref[i].refrac != refrac[i])
-                    fail_msg("curr trial %d step %d neuron %u differs (scalar=%d)", trial, step,
-                             i, scalar);
+                    fail_msg("curr trial %d step %d neuron %u differs (form %d)", trial, step,
+                             i, f);
             }
             assert_int_equal(k, nf);
         }
     }
 }
 
-static void run_cond(int scalar)
+static void run_cond(enum form f)
 {
+    if (!runs(f))
+        skip();
     for (int trial = 0; trial < TRIALS; trial++) {
         struct fx_lif_cond_exp p = {
             .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV,
             .v_thresh = -50 * FX_ONE_MV + (int32_t)(next() % 100000),
             .e_rev_e = 0, .e_rev_i = -80 * FX_ONE_MV, .v_off = (int32_t)(next() % 20000),
-            .k_leak = q30(), .kg_e = coef(10), .kg_i = coef(10), .p22e = decay(),
+            /* kg_i's shifts reach 33, past the AVX2 form's 32 */
+            .k_leak = q30(), .kg_e = coef(10), .kg_i = coef(14), .p22e = decay(),
             .p22i = decay(), .refrac_steps = next() % 50,
         };
         if (trial == 0) {
@@ -224,9 +281,7 @@ static void run_cond(int scalar)
             if (trial >= EDGE_TRIAL)
                 edges(b, v_fresh, ref, s, ie, ie0, ii, ii0);
             uint32_t lo = step % 2 ? 0 : (uint32_t)(step % 17), hi = N - (uint32_t)(step % 19);
-            uint32_t nf = (scalar ? fx_lif_cond_exp_soa_scalar : fx_lif_cond_exp_soa)(
-                         &p, lo, hi, s, ie, ii, fired),
-                     k = 0;
+            uint32_t nf = cond_form(f, &p, lo, hi, s, ie, ii, fired), k = 0;
             for (uint32_t i = 0; i < N; i++) {
                 if (i < lo || i >= hi) { /* outside the slice: untouched */
                     if (ie[i] != ie0[i] || ii[i] != ii0[i] || ref[i].v != v[i] ||
@@ -243,23 +298,12 @@ static void run_cond(int scalar)
                 }
                 if (ref[i].v != v[i] || ref[i].xe != xe[i] || ref[i].xi != xi[i] ||
                     ref[i].refrac != refrac[i])
-                    fail_msg("cond trial %d step %d neuron %u differs (scalar=%d)", trial, step,
-                             i, scalar);
+                    fail_msg("cond trial %d step %d neuron %u differs (form %d)", trial, step,
+                             i, f);
             }
             assert_int_equal(k, nf);
         }
     }
-}
-
-/* The vector forms exist on x86-64 processors with AVX-512 only; elsewhere
- * the "vector" tests check the portable forms a second time, and say so. */
-static void note_vector(void)
-{
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f"))
-        return;
-#endif
-    print_message("no AVX-512 here: the vector tests run the portable kernels\n");
 }
 
 /* Sixteen neurons at the corners of the bounds b: lane bit 0 puts v at
@@ -283,10 +327,10 @@ static void corners(struct fx_soa_bounds b, int32_t *v, int32_t *xe, int32_t *xi
  * that claimed too much would wrap a sum (the random trials reach these
  * corners rarely): COBA's and CUBA's parameters, where the bounds of the
  * single products bind, and variants where the bound of the sum binds. */
-static void test_corners(void **state)
+static void run_corners(enum form f)
 {
-    (void)state;
-    note_vector();
+    if (!runs(f))
+        skip();
     const struct fx_lif_cond_exp coba = {
         .v_rest = -3932160, .v_reset = -3932160, .v_thresh = INT32_MAX, .e_rev_i = -5242880,
         .v_off = 13107, .k_leak = 5368709, .kg_e = {824658887, 23}, .kg_i = {575543182, 19},
@@ -321,8 +365,8 @@ static void test_corners(void **state)
         memcpy(ie0, ie, sizeof ie);
         memcpy(ii0, ii, sizeof ii);
         struct fx_lif_soa s = {v, xe, xi, refrac};
-        uint32_t nf = curr ? fx_lif_curr_exp_soa(&u, 0, 16, s, ie, ii, fired)
-                           : fx_lif_cond_exp_soa(&c, 0, 16, s, ie, ii, fired);
+        uint32_t nf = curr ? curr_form(f, &u, 0, 16, s, ie, ii, fired)
+                           : cond_form(f, &c, 0, 16, s, ie, ii, fired);
         assert_int_equal(nf, 0);
         for (int k = 0; k < 16; k++) {
             if (curr)
@@ -337,10 +381,35 @@ static void test_corners(void **state)
     }
 }
 
-static void test_curr_vector(void **state) { (void)state; note_vector(); run_curr(0); }
-static void test_curr_scalar(void **state) { (void)state; run_curr(1); }
-static void test_cond_vector(void **state) { (void)state; note_vector(); run_cond(0); }
-static void test_cond_scalar(void **state) { (void)state; run_cond(1); }
+/* One test per form, so that a skipped form shows as skipped. */
+#define FORM_TESTS(name, call)                                                              \
+    static void name##_portable(void **state) { (void)state; call(PORTABLE); }             \
+    static void name##_avx2(void **state) { (void)state; call(AVX2); }                     \
+    static void name##_avx512(void **state) { (void)state; call(AVX512); }
+#define FORM_ENTRIES(name)                                                                  \
+    cmocka_unit_test(name##_portable), cmocka_unit_test(name##_avx2),                       \
+        cmocka_unit_test(name##_avx512)
+
+static void run_float_curr(enum form f);
+static void run_float_cond(enum form f);
+FORM_TESTS(test_curr, run_curr)
+FORM_TESTS(test_cond, run_cond)
+FORM_TESTS(test_corners, run_corners)
+FORM_TESTS(test_float_curr, run_float_curr)
+FORM_TESTS(test_float_cond, run_float_cond)
+
+/* The call chooses the widest form this processor runs. */
+static void test_dispatch(void **state)
+{
+    (void)state;
+#ifdef FX_HAVE_X86_SIMD
+    enum fx_isa want = runs(AVX512) ? FX_ISA_AVX512 : runs(AVX2) ? FX_ISA_AVX2 : FX_ISA_PORTABLE;
+    assert_int_equal(fx_soa_isa(), want);
+    print_message("slice steps here: %s\n", want == FX_ISA_AVX512 ? "AVX-512"
+                                             : want == FX_ISA_AVX2  ? "AVX2"
+                                                                    : "portable");
+#endif
+}
 
 static void test_eligibility(void **state)
 {
@@ -363,6 +432,19 @@ static void test_eligibility(void **state)
     assert_true(fx_soa_cond_ok(&c));
     c.p22i = (struct fx_mult){3, 1};
     assert_false(fx_soa_cond_ok(&c));
+#ifdef FX_HAVE_X86_SIMD
+    /* the AVX2 form takes shifts up to 32 */
+    p.shift = 32, p.p22e = (struct fx_mult){1, 32};
+    assert_true(fx_soa_curr_avx2_ok(&p));
+    p.shift = 33;
+    assert_false(fx_soa_curr_avx2_ok(&p));
+    p.shift = 32, p.p22i = (struct fx_mult){1, 33};
+    assert_false(fx_soa_curr_avx2_ok(&p));
+    c.p22i = (struct fx_mult){1, 1}, c.kg_e = (struct fx_mult){1, 32};
+    assert_true(fx_soa_cond_avx2_ok(&c));
+    c.kg_i = (struct fx_mult){1, 33};
+    assert_false(fx_soa_cond_avx2_ok(&c));
+#endif
 }
 
 /* Whether b is a widest set of bounds: it fits, and no bound can grow alone. */
@@ -448,8 +530,10 @@ static struct fl_par fl_params(bool cond)
 
 static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
-static void run_float(bool cond, bool scalar)
+static void run_float(bool cond, enum form f)
 {
+    if (!runs(f))
+        skip();
     const enum snn_model m = cond ? SNN_MODEL_LIF_COND_EXP : SNN_MODEL_LIF_CURR_EXP;
     int spikes = 0;
     for (int trial = 0; trial < FL_TRIALS; trial++) {
@@ -469,8 +553,7 @@ static void run_float(bool cond, bool scalar)
                 ii0[i] = ii[i] = next() % 3 ? 0.0 : uni(0, 0.05);
             }
             uint32_t lo = (uint32_t)(step % 21), hi = N - (uint32_t)(step % 19);
-            uint32_t nf = scalar ? fl_lif_soa_scalar(cond, &p, lo, hi, s, ie, ii, fired)
-                                 : fl_lif_soa(cond, &p, lo, hi, s, ie, ii, fired);
+            uint32_t nf = float_form(f, cond, &p, lo, hi, s, ie, ii, fired);
             uint32_t k = 0;
             for (uint32_t i = 0; i < N; i++) {
                 if (i < lo || i >= hi) {
@@ -489,9 +572,9 @@ static void run_float(bool cond, bool scalar)
                 if (!same_bits(v[i], ref[i].v) || !same_bits(xe[i], ref[i].xe) ||
                     !same_bits(xi[i], ref[i].xi) || refrac[i] != ref[i].refrac)
                     fail_msg("%s trial %d step %d neuron %u: v %.17g xe %.17g refrac %u, "
-                             "want %.17g %.17g %u (scalar=%d)",
+                             "want %.17g %.17g %u (form %d)",
                              cond ? "cond" : "curr", trial, step, i, v[i], xe[i], refrac[i],
-                             ref[i].v, ref[i].xe, ref[i].refrac, scalar);
+                             ref[i].v, ref[i].xe, ref[i].refrac, f);
             }
             assert_int_equal(k, nf);
             spikes += (int)nf;
@@ -500,32 +583,16 @@ static void run_float(bool cond, bool scalar)
     assert_true(spikes > 1000); /* thresholds and resets were exercised */
 }
 
-static void test_float_curr_vector(void **state)
-{
-    (void)state;
-    note_vector();
-    run_float(false, false);
-}
-
-static void test_float_cond_vector(void **state)
-{
-    (void)state;
-    note_vector();
-    run_float(true, false);
-}
-
-static void test_float_curr_scalar(void **state) { (void)state; run_float(false, true); }
-static void test_float_cond_scalar(void **state) { (void)state; run_float(true, true); }
+static void run_float_curr(enum form f) { run_float(false, f); }
+static void run_float_cond(enum form f) { run_float(true, f); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_curr_vector), cmocka_unit_test(test_curr_scalar),
-        cmocka_unit_test(test_cond_vector), cmocka_unit_test(test_cond_scalar),
+        FORM_ENTRIES(test_curr),       FORM_ENTRIES(test_cond),
+        FORM_ENTRIES(test_corners),    FORM_ENTRIES(test_float_curr),
+        FORM_ENTRIES(test_float_cond), cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_eligibility), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_corners),
-        cmocka_unit_test(test_float_curr_vector), cmocka_unit_test(test_float_curr_scalar),
-        cmocka_unit_test(test_float_cond_vector), cmocka_unit_test(test_float_cond_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
