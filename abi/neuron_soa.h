@@ -170,33 +170,48 @@ static inline int fx_soa_cond_fits(const struct fx_lif_cond_exp *p, struct fx_so
     return v + d + fx_soa_abs(p->v_off) <= lim;
 }
 
+/* b with the excitatory bound (e), the inhibitory one (i) or both set to x. */
+static inline struct fx_soa_bounds fx_soa_with(struct fx_soa_bounds b, int e, int i, int x)
+{
+    if (e)
+        b.xe_bits = x;
+    if (i)
+        b.xi_bits = x;
+    return b;
+}
+
+/* The largest x in [lo, 30] for which b with those bounds set to x fits,
+ * given that x = lo does: a bisection, as the test is monotone. */
+static inline int fx_soa_last_fit(int (*fits)(const void *, struct fx_soa_bounds), const void *p,
+                                  struct fx_soa_bounds b, int e, int i, int lo)
+{
+    int good = lo, bad = 31;
+    while (bad - good > 1) {
+        int mid = (good + bad) / 2;
+        if (fits(p, fx_soa_with(b, e, i, mid)))
+            good = mid;
+        else
+            bad = mid;
+    }
+    return good;
+}
+
 /* The widest input ranges that fit, for voltages within 2^FX_SOA_V_BITS:
  * the widest range common to both receptors, then the excitatory one
  * widened as far as it goes, then the inhibitory one (the excitatory input
  * is the larger in most networks).  The test is monotone in each bound, so
- * each search stops at the first range that fits.  Below 2^8 the test
- * would rarely pass, and the fast form is left off. */
+ * each is found by bisection (the steps ask for the bounds every call:
+ * fifteen tests or so).  Below 2^8 the test would rarely pass, and the
+ * fast form is left off. */
 static inline struct fx_soa_bounds fx_soa_widest(int (*fits)(const void *, struct fx_soa_bounds),
                                                  const void *p)
 {
     struct fx_soa_bounds b = {8, 8, FX_SOA_V_BITS};
     if (!fits(p, b))
         return (struct fx_soa_bounds){0, 0, 0};
-    for (int x = 30; x > 8; x--)
-        if (fits(p, (struct fx_soa_bounds){x, x, FX_SOA_V_BITS})) {
-            b.xe_bits = b.xi_bits = x;
-            break;
-        }
-    for (int x = 30; x > b.xe_bits; x--)
-        if (fits(p, (struct fx_soa_bounds){x, b.xi_bits, FX_SOA_V_BITS})) {
-            b.xe_bits = x;
-            break;
-        }
-    for (int x = 30; x > b.xi_bits; x--)
-        if (fits(p, (struct fx_soa_bounds){b.xe_bits, x, FX_SOA_V_BITS})) {
-            b.xi_bits = x;
-            break;
-        }
+    b.xe_bits = b.xi_bits = fx_soa_last_fit(fits, p, b, 1, 1, 8);
+    b.xe_bits = fx_soa_last_fit(fits, p, b, 1, 0, b.xe_bits);
+    b.xi_bits = fx_soa_last_fit(fits, p, b, 0, 1, b.xi_bits);
     return b;
 }
 

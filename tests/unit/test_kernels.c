@@ -456,6 +456,39 @@ static int widest(int (*fits)(const void *, struct fx_soa_bounds), const void *p
     return fits(p, b) && (b.xe_bits == 30 || !fits(p, e)) && (b.xi_bits == 30 || !fits(p, i));
 }
 
+/* The bounds by a linear search from the top, which the bisection of
+ * fx_soa_widest must match. */
+static struct fx_soa_bounds linear_widest(int (*fits)(const void *, struct fx_soa_bounds),
+                                          const void *p)
+{
+    struct fx_soa_bounds b = {8, 8, FX_SOA_V_BITS};
+    if (!fits(p, b))
+        return (struct fx_soa_bounds){0, 0, 0};
+    for (int x = 30; x > 8; x--)
+        if (fits(p, (struct fx_soa_bounds){x, x, FX_SOA_V_BITS})) {
+            b.xe_bits = b.xi_bits = x;
+            break;
+        }
+    for (int x = 30; x > b.xe_bits; x--)
+        if (fits(p, (struct fx_soa_bounds){x, b.xi_bits, FX_SOA_V_BITS})) {
+            b.xe_bits = x;
+            break;
+        }
+    for (int x = 30; x > b.xi_bits; x--)
+        if (fits(p, (struct fx_soa_bounds){b.xe_bits, x, FX_SOA_V_BITS})) {
+            b.xi_bits = x;
+            break;
+        }
+    return b;
+}
+
+static void same_bounds(struct fx_soa_bounds a, struct fx_soa_bounds b)
+{
+    if (a.xe_bits != b.xe_bits || a.xi_bits != b.xi_bits || a.v_bits != b.v_bits)
+        fail_msg("bounds %d %d %d, linear search %d %d %d", a.xe_bits, a.xi_bits, a.v_bits,
+                 b.xe_bits, b.xi_bits, b.v_bits);
+}
+
 /* The bounds are the widest that pass the fits test, each receptor's its
  * own, and extreme parameters get none. */
 static void test_bounds(void **state)
@@ -487,6 +520,21 @@ static void test_bounds(void **state)
     assert_true(b.xe_bits >= b.xi_bits + 3);
     c.e_rev_e = INT32_MAX;
     assert_int_equal(fx_soa_cond_bounds(&c).xe_bits, 0);
+    /* the bisection finds what a linear search finds, on parameters whose
+     * bounds spread over the whole range */
+    for (int t = 0; t < 3000; t++) {
+        struct fx_lif_curr_exp u = {
+            .v_rest = -(int32_t)(next() % (1u << (next() % 31))), .shift = 1 + (int)(next() % 60),
+            .p11 = (int32_t)(next() >> (next() % 32)), .p21e = (int32_t)(next() >> (next() % 32)),
+            .p21i = (int32_t)(next() >> (next() % 32)), .v_off = (int32_t)(next() >> (next() % 32)),
+            .p22e = {1, 1}, .p22i = {1, 1}};
+        same_bounds(fx_soa_curr_bounds(&u), linear_widest(fx_soa_curr_fits_any, &u));
+        struct fx_lif_cond_exp k = {
+            .v_rest = -3932160, .e_rev_i = -5242880, .e_rev_e = (int32_t)(next() % (1u << 28)),
+            .k_leak = (int32_t)(next() >> (next() % 32)), .kg_e = coef(10), .kg_i = coef(10),
+            .v_off = (int32_t)(next() >> (next() % 32)), .p22e = {1, 1}, .p22i = {1, 1}};
+        same_bounds(fx_soa_cond_bounds(&k), linear_widest(fx_soa_cond_fits_any, &k));
+    }
 }
 
 /* ---- float64: the slice steps of ir/sim_float.h against fl_step ---------------- *
