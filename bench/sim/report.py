@@ -179,6 +179,10 @@ for _, line in summary:
 probes = [l for l in read(os.path.join(out, 'machine.txt')).splitlines()
           if l.startswith('two threads against one')] \
     if os.path.exists(os.path.join(out, 'machine.txt')) else []
+for line in read(os.path.join(out, 'machine.txt')).splitlines() \
+        if os.path.exists(os.path.join(out, 'machine.txt')) else []:
+    if line.startswith('neuron steps:'):
+        print('  ' + line + ' (the vector form of the LIF steps on this processor)')
 for line in probes:
     x = float(line.split(': ')[1].split('x')[0])
     print('  %s%s' % (line, '' if x >= 1.5 else

@@ -69,6 +69,10 @@ export PYTHONWARNINGS=ignore MPLCONFIGDIR="$root/bench/out/brian2/.mpl"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "host: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  # the form of the LIF slice steps snnc chooses here (abi/neuron_soa.h)
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  if [[ $flags == *" avx512f"* ]]; then isa=AVX-512; elif [[ $flags == *" avx2"* ]]; then isa=AVX2; else isa=portable; fi
+  echo "neuron steps: $isa"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "snnc: $snnc ($("$snnc" --version 2>&1))"
   echo "cc: $(cc --version | head -1)"
