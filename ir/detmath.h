@@ -13,11 +13,15 @@
 #ifndef SNN_IR_DETMATH_H
 #define SNN_IR_DETMATH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 double snn_det_exp(double x);
 double snn_det_expm1(double x);
 double snn_det_log(double x);  /* x > 0 */
+/* y[i] = snn_det_log(x[i]) for i < n, the same bits, several at a time
+ * (x and y may be the same array). */
+void snn_det_log_n(const double *x, double *y, size_t n);
 double snn_det_cos2pi(double u); /* cos(2 pi u) */
 
 /* A uniform double in [0, 1) from two 32-bit draws (53 bits). */

@@ -274,6 +274,77 @@ static void test_u01(void **state)
     assert_true(snn_u01(UINT32_MAX, UINT32_MAX) < 1.0);
 }
 
+/* snn_det_log_n gives snn_det_log's bits: on positive doubles of every
+ * size (the vector form's exponent and its sqrt(2) fold), on 1 - u (what
+ * expansion asks), and on groups of four with one lane the vector form
+ * must not take (zero, subnormal, negative, infinite, NaN: one at a
+ * time), at every length and in place. */
+static void test_log_batched(void **state)
+{
+    (void)state;
+    enum { N = 6151 };
+    static double x[N], y[N], z[N];
+    const double odd[] = {0.0,  -0.0, 0x1p-1074, 1e-310, -1.0,     -INFINITY,
+                          INFINITY, NAN, DBL_MAX, DBL_MIN, 0x1.6a09e667f3bcdp0,
+                          0x1.6a09e667f3bccp0, 0x1.6a09e667f3bcep0};
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < N; i++) {
+            switch ((i + round) % 5) {
+            case 0:
+                do
+                    x[i] = from_bits(next_u64() >> 1);
+                while (x[i] == 0.0 || !isfinite(x[i]) || x[i] < DBL_MIN);
+                break;
+            case 1: x[i] = 1.0 - (double)(next_u64() >> 11) * 0x1p-53; break;
+            case 2: x[i] = uniform(0.6, 1.5); break;
+            case 3: x[i] = ldexp(uniform(1.0, 2.0), (int)(next_u64() % 2000) - 1000); break;
+            default: x[i] = 1.0 + uniform(-1.0, 1.0) * ldexp(1.0, -(int)(next_u64() % 50)); break;
+            }
+        }
+        if (round % 2) /* one odd lane in some groups */
+            for (int i = round; i < N; i += 37)
+                x[i] = odd[(size_t)i % (sizeof odd / sizeof odd[0])];
+        size_t n = N - (size_t)round % 4;
+        snn_det_log_n(x, y, n);
+        memcpy(z, x, sizeof x);
+        snn_det_log_n(z, z, n);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t want = bits(snn_det_log(x[i]));
+            if (isnan(x[i])) {
+                assert_true(isnan(y[i]) && isnan(z[i]));
+                continue;
+            }
+            if (bits(y[i]) != want || bits(z[i]) != want)
+                fail_msg("log(%a): batched %a / %a, alone %a", x[i], y[i], z[i],
+                         from_bits(want));
+        }
+    }
+    /* Short runs (the last group of a batch), with an odd lane anywhere. */
+    for (size_t len = 1; len <= 7; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t w = 0; w < sizeof odd / sizeof odd[0]; w++) {
+                for (size_t i = 0; i < len; i++)
+                    x[i] = i == at ? odd[w] : uniform(0.01, 100.0);
+                y[len] = 42.0;
+                snn_det_log_n(x, y, len);
+                assert_true(y[len] == 42.0); /* nothing written past the end */
+                for (size_t i = 0; i < len; i++)
+                    if (bits(y[i]) != bits(snn_det_log(x[i])) && !isnan(x[i]))
+                        fail_msg("log(%a) of %zu: batched %a, alone %a", x[i], len, y[i],
+                                 snn_det_log(x[i]));
+            }
+    /* Where the significand is sqrt(2), or next to it, at every exponent:
+     * the two ways of folding it give different last bits at some. */
+    size_t n = 0;
+    for (int e = -1022; e <= 1023; e++)
+        for (int d = -1; d <= 1; d++)
+            x[n++] = ldexp(from_bits(bits(0x1.6a09e667f3bcdp0) + (uint64_t)(int64_t)d), e);
+    snn_det_log_n(x, y, n);
+    for (size_t i = 0; i < n; i++)
+        if (bits(y[i]) != bits(snn_det_log(x[i])))
+            fail_msg("log(%a): batched %a, alone %a", x[i], y[i], snn_det_log(x[i]));
+}
+
 /* Golden bit patterns, computed once with this implementation. */
 static void test_pinned_bits(void **state)
 {
@@ -310,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_exp_accuracy),   cmocka_unit_test(test_expm1_accuracy),
         cmocka_unit_test(test_log_accuracy),   cmocka_unit_test(test_cos2pi_accuracy),
         cmocka_unit_test(test_special_values), cmocka_unit_test(test_u01),
-        cmocka_unit_test(test_pinned_bits),
+        cmocka_unit_test(test_pinned_bits),    cmocka_unit_test(test_log_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
