@@ -23,6 +23,10 @@
  *  - snn_expand_count() counts exactly what snn_expand() appends; the
  *    shortcuts of fixed_probability (bounds that skip a logarithm, rows
  *    taken in batches) change no decision.
+ *  - Logarithms are taken several at a time where there are several to
+ *    take (gaps drawn ahead, normal values filled after the synapses are
+ *    chosen); snn_det_log_n gives each snn_det_log's bits, so no value
+ *    changes.
  */
 #include "ir/expand.h"
 
@@ -156,6 +160,7 @@ struct ex {
     double w_c;
     uint32_t d_c;
     bool need_k;               /* a LIST weight or delay: track natural order */
+    bool later_w, later_d;     /* NORMAL weights, delays: left to fill_normals() */
 };
 
 /* Delay in steps of synapse (i, j), number k in the natural order. */
@@ -163,6 +168,8 @@ static inline uint32_t delay_of(const struct ex *x, uint32_t i, uint32_t j, uint
 {
     if (x->d_const)
         return x->d_c;
+    if (x->later_d)
+        return 0; /* fill_normals() draws it */
     return snn_delay_steps(value_at(&x->pj->delay, k, j, i, x->proj, SNN_RNG_DELAY, x->key),
                            x->dt_ms);
 }
@@ -175,9 +182,48 @@ static inline void push(const struct ex *x, struct snn_synapses *s, uint32_t i, 
     uint64_t n = s->n++;
     s->pre[n] = i;
     s->post[n] = j;
-    s->weight[n] = x->w_const ? x->w_c
-                              : value_at(&x->pj->weight, k, j, i, x->proj, SNN_RNG_WEIGHT, x->key);
+    if (x->w_const)
+        s->weight[n] = x->w_c;
+    else if (x->later_w)
+        s->weight[n] = 0.0; /* fill_normals() draws it */
+    else
+        s->weight[n] = value_at(&x->pj->weight, k, j, i, x->proj, SNN_RNG_WEIGHT, x->key);
     s->delay_steps[n] = delay_of(x, i, j, k);
+}
+
+/* The NORMAL weights and delays of synapses n0 .. s->n - 1 that push()
+ * and delay_of() left: draw()'s values, bit for bit, with the first
+ * attempts' logarithms taken several at a time (a value out of its bounds
+ * is drawn again by draw() itself, from its first attempt). */
+static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0)
+{
+    enum { B = 64 };
+    double om[B], u2[B];
+    for (int is_delay = 0; is_delay < 2; is_delay++) {
+        if (!(is_delay ? x->later_d : x->later_w))
+            continue;
+        const struct snn_value *v = is_delay ? &x->pj->delay : &x->pj->weight;
+        uint32_t stream = is_delay ? SNN_RNG_DELAY : SNN_RNG_WEIGHT;
+        for (uint64_t n = n0; n < s->n; n += B) {
+            uint32_t m = s->n - n < B ? (uint32_t)(s->n - n) : B;
+            for (uint32_t b = 0; b < m; b++) {
+                struct snn_philox_out o =
+                    snn_philox4x32(s->post[n + b], s->pre[n + b], x->proj, stream, x->key);
+                om[b] = 1.0 - snn_u01(o.v[0], o.v[1]);
+                u2[b] = snn_u01(o.v[2], o.v[3]);
+            }
+            snn_det_log_n(om, om, m);
+            for (uint32_t b = 0; b < m; b++) {
+                double w = v->a + v->b * (sqrt(-2.0 * om[b]) * snn_det_cos2pi(u2[b]));
+                if (v->bounded && !(w >= v->lo && w <= v->hi))
+                    w = draw(v, s->post[n + b], s->pre[n + b], x->proj, stream, x->key);
+                if (is_delay)
+                    s->delay_steps[n + b] = snn_delay_steps(w, x->dt_ms);
+                else
+                    s->weight[n + b] = w;
+            }
+        }
+    }
 }
 
 /* ---- connectors ---------------------------------------------------------- */
@@ -195,13 +241,14 @@ enum fp_mode { FP_NONE, FP_ALL, FP_GAPS };
 /* The rule of one fixed_probability projection. */
 struct fp {
     enum fp_mode mode;
+    double p;        /* the probability, for sizing batches of gaps */
     double log_q;    /* snn_det_log(1 - p) < 0, for FP_GAPS */
     double zero_gap; /* 1 - u at or above this: the gap is 0 (see fp_rule) */
 };
 
 static struct fp fp_rule(double p)
 {
-    struct fp r = {FP_NONE, 0.0, 2.0};
+    struct fp r = {FP_NONE, p, 0.0, 2.0};
     if (!(p > 0.0)) /* also NaN */
         return r;
     if (p >= 1.0 - 0x1p-33) {
@@ -223,7 +270,14 @@ static struct fp fp_rule(double p)
     return r;
 }
 
-/* The scan of one row: connected posts in ascending order, below end. */
+/* The most gaps of a row whose logarithms are taken together. */
+#define FP_BATCH 8u
+
+/* The scan of one row: connected posts in ascending order, below end.
+ * Its gaps are drawn ahead in batches (om, lg), so that their logarithms
+ * are taken several at a time; a batch is sized by the gaps the rest of
+ * the row should have, and a single gap keeps its logarithm for when it
+ * is needed (the last gap of a sparse row seldom needs one). */
 struct fp_row {
     const struct fp *rule;
     uint32_t i, proj;
@@ -233,6 +287,8 @@ struct fp_row {
     uint64_t end;       /* the scan stops at end (<= N_post) */
     double passes_end;  /* 1 - u at or below this: the gap reaches end */
     struct snn_philox_out o;
+    uint32_t nb, ib;    /* gaps drawn ahead, the next of them to take */
+    double om[FP_BATCH], lg[FP_BATCH]; /* their 1 - u, and its log (nb > 1) */
 };
 
 /* snn_u01() (docs/connectivity.md), inlined: it is in the inner loop. */
@@ -268,6 +324,27 @@ static inline void fp_start(struct fp_row *r, const struct fp *rule, const struc
     r->k = 0;
     r->end = rule->mode == FP_NONE ? 0 : end;
     r->passes_end = passes_end;
+    r->nb = r->ib = 0;
+}
+
+/* Draws the next batch of gaps of the row: about as many as the posts
+ * left should take (FP_BATCH at most), or one. */
+static void fp_draw(struct fp_row *r)
+{
+    double left = (double)(r->end - r->c) * r->rule->p;
+    uint32_t n = left >= FP_BATCH ? FP_BATCH : left >= 4.0 ? 4 : 1;
+    for (uint32_t b = 0; b < n; b++) {
+        unsigned h = (unsigned)(r->k & 1) * 2; /* even gaps: v[0], v[1]; odd: v[2], v[3] */
+        if (h == 0)
+            r->o = snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
+                                  SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
+        r->k++;
+        r->om[b] = 1.0 - u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
+    }
+    if (n > 1)
+        snn_det_log_n(r->om, r->lg, n);
+    r->nb = n;
+    r->ib = 0;
 }
 
 /* The next connected post of the row below end (an excluded self pair
@@ -278,19 +355,18 @@ static inline uint64_t fp_next(struct fp_row *r)
         return FP_END;
     if (r->rule->mode == FP_ALL)
         return r->c++;
-    unsigned h = (unsigned)(r->k & 1) * 2; /* even gaps: v[0], v[1]; odd: v[2], v[3] */
-    if (h == 0)
-        r->o = snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
-                              SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
-    r->k++;
-    double one_minus_u = 1.0 - u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
+    if (r->ib == r->nb)
+        fp_draw(r);
+    uint32_t b = r->ib++;
+    double one_minus_u = r->om[b];
     if (one_minus_u <= r->passes_end) {
         r->c = r->end;
         return FP_END;
     }
     if (one_minus_u >= r->rule->zero_gap)
         return r->c++;
-    double g = snn_det_log(one_minus_u) / r->rule->log_q; /* >= 0 (or -0) */
+    double lg = r->nb > 1 ? r->lg[b] : snn_det_log(one_minus_u);
+    double g = lg / r->rule->log_q; /* >= 0 (or -0) */
     /* Compared in double first: g may be far beyond 2^64 for tiny p. */
     if (g >= (double)(r->end - r->c)) {
         r->c = r->end;
@@ -694,6 +770,11 @@ static void setup(struct ex *x, const struct snn_net *net, uint32_t proj)
     x->d_const = pj->delay.kind == SNN_VAL_CONST;
     x->d_c = snn_delay_steps(pj->delay.c, net->dt_ms);
     x->need_k = pj->weight.kind == SNN_VAL_LIST || pj->delay.kind == SNN_VAL_LIST;
+    /* from_list draws by entry, not by (pre, post): it draws as it goes;
+     * a matrix gives the weights itself */
+    bool pairs = pj->conn.kind != SNN_CONN_FROM_LIST;
+    x->later_w = pairs && pj->conn.kind != SNN_CONN_MATRIX && pj->weight.kind == SNN_VAL_NORMAL;
+    x->later_d = pairs && pj->delay.kind == SNN_VAL_NORMAL;
 }
 
 int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
@@ -721,6 +802,8 @@ int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32
     case SNN_CONN_MATRIX: rc = expand_matrix(&x, out); break;
     default: SNN_ASSERT(!"unknown connector");
     }
+    if (rc == 0)
+        fill_normals(&x, out, n0);
     if (rc) {
         char buf[160];
         out->n = n0;
@@ -896,7 +979,7 @@ static void count_fp_rows(const struct ex *x, const struct fp *rule, const struc
     uint64_t c[FP_ROWS], k[FP_ROWS];
     uint32_t at[FP_ROWS]; /* slice of the last post counted (a struct walk's k) */
     uint32_t open[FP_ROWS];
-    double om[FP_ROWS], g[FP_ROWS];
+    double om[FP_ROWS], g[FP_ROWS], lg[FP_ROWS];
     fp_first_draws(v, i0, x->proj, x->key);
     for (uint32_t q = 0; q < nrows; q++) {
         c[q] = k[q] = 0;
@@ -922,9 +1005,12 @@ static void count_fp_rows(const struct ex *x, const struct fp *rule, const struc
             m += om[q] > passes_end;
         }
         n_open = m;
+        for (uint32_t a = 0; a < n_open; a++)
+            lg[a] = om[open[a]];
+        snn_det_log_n(lg, lg, n_open); /* with those that zero_gap spares: no matter */
         for (uint32_t a = 0; a < n_open; a++) {
             uint32_t q = open[a];
-            g[q] = om[q] >= rule->zero_gap ? 0.0 : snn_det_log(om[q]) / rule->log_q;
+            g[q] = om[q] >= rule->zero_gap ? 0.0 : lg[a] / rule->log_q;
         }
         m = 0;
         for (uint32_t a = 0; a < n_open; a++) {

@@ -837,6 +837,85 @@ static void test_weight_statistics(void **state)
     snn_net_free(net);
 }
 
+/* A NORMAL value of synapse (pre, post) by the rule of docs/connectivity.md,
+ * written out: Box-Muller on the draw (post, pre, proj, stream | attempt
+ * << 8), redrawn or clamped at the bounds. */
+static double normal_by_rule(const struct snn_value *v, uint64_t seed, uint32_t proj,
+                             uint32_t stream, uint32_t pre, uint32_t post)
+{
+    double w = v->a;
+    for (uint32_t attempt = 0; attempt < 1024; attempt++) {
+        struct snn_philox_out o = snn_philox4x32(post, pre, proj, stream | attempt << 8, seed);
+        double z = sqrt(-2 * snn_det_log(1 - snn_u01(o.v[0], o.v[1]))) *
+                   snn_det_cos2pi(snn_u01(o.v[2], o.v[3]));
+        w = v->a + v->b * z;
+        if (!v->bounded || (w >= v->lo && w <= v->hi))
+            return w;
+        if (v->bound_mode == SNN_BOUND_CLIP)
+            break;
+    }
+    return w < v->lo ? v->lo : w > v->hi ? v->hi : w;
+}
+
+/* Normal weights and delays of every connector that draws them by
+ * (pre, post), over whole projections and slices, against the rule: the
+ * expansion takes their logarithms in batches, which must change no bit.
+ * Tight bounds make redraws common; a matrix keeps its own weights. */
+static void test_normal_values_by_rule(void **state)
+{
+    (void)state;
+    static double mat[23 * 37];
+    for (size_t e = 0; e < sizeof mat / sizeof mat[0]; e++)
+        mat[e] = e % 3 ? 0.0 : 0.25 * (double)(e % 7) + 0.5;
+    const enum snn_conn_kind kinds[] = {SNN_CONN_ALL_TO_ALL, SNN_CONN_ONE_TO_ONE,
+                                        SNN_CONN_FIXED_PROBABILITY, SNN_CONN_FIXED_NUMBER_POST,
+                                        SNN_CONN_FIXED_NUMBER_PRE, SNN_CONN_MATRIX};
+    for (size_t c = 0; c < sizeof kinds / sizeof kinds[0]; c++)
+        for (int mode = 0; mode < 3; mode++) {
+            struct snn_net *net = make_net(77 + (uint64_t)mode, 23, 37, c == 1);
+            struct snn_proj *p = proj0(net);
+            p->conn.kind = kinds[c];
+            p->conn.p = 0.6;
+            p->conn.n = 9;
+            p->conn.matrix = mat;
+            set_normal(&p->weight, 1.0, 0.5);
+            set_normal(&p->delay, 1.0, 0.4);
+            if (mode)
+                set_bounds(&p->weight, 0.8, 1.3,
+                           mode == 1 ? SNN_BOUND_REDRAW : SNN_BOUND_CLIP);
+            if (mode == 1)
+                set_bounds(&p->delay, 0.5, 1.2, SNN_BOUND_REDRAW);
+            struct snn_synapses s;
+            expand_full(net, &s);
+            assert_true(s.n > (c == 1 ? 20u : 64u)); /* more than a batch, and a tail */
+            for (uint64_t e = 0; e < s.n; e++) {
+                double w = kinds[c] == SNN_CONN_MATRIX
+                               ? mat[(size_t)s.pre[e] * 37 + s.post[e]]
+                               : normal_by_rule(&p->weight, net->seed, 0, SNN_RNG_WEIGHT,
+                                                s.pre[e], s.post[e]);
+                uint32_t d = snn_delay_steps(
+                    normal_by_rule(&p->delay, net->seed, 0, SNN_RNG_DELAY, s.pre[e], s.post[e]),
+                    0.1);
+                if (s.weight[e] != w || s.delay_steps[e] != d)
+                    fail_msg("connector %d mode %d, synapse (%u, %u): %a, %u; the rule: %a, %u",
+                             (int)kinds[c], mode, s.pre[e], s.post[e], s.weight[e],
+                             s.delay_steps[e], w, d);
+            }
+            /* a slice has the same values */
+            struct snn_synapses t = {0};
+            assert_int_equal(snn_expand(net, 0, 5, 17, 3, 30, &t, NULL), 0);
+            for (uint64_t e = 0, f = 0; e < t.n; e++) {
+                while (f < s.n && (s.pre[f] != t.pre[e] || s.post[f] != t.post[e]))
+                    f++;
+                assert_true(f < s.n);
+                assert_true(s.weight[f] == t.weight[e] && s.delay_steps[f] == t.delay_steps[e]);
+            }
+            snn_synapses_free(&t);
+            snn_synapses_free(&s);
+            snn_net_free(net);
+        }
+}
+
 static void test_determinism_and_seed(void **state)
 {
     (void)state;
@@ -1433,6 +1512,7 @@ int main(void)
         cmocka_unit_test(test_weight_statistics),
         cmocka_unit_test(test_determinism_and_seed),
         cmocka_unit_test(test_golden_tiny),
+        cmocka_unit_test(test_normal_values_by_rule),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_count_matches_expand),
