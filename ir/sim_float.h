@@ -6,10 +6,10 @@
  * neuron at a time.  For the LIF models with one parameter set for the
  * whole population there are also whole-slice steps on state kept as
  * arrays, as abi/neuron_soa.h has for fixed point: a portable form, an
- * AVX2 form and an AVX-512 form, chosen at run time.  Each operation is the same IEEE-754
- * double operation in the same order as fl_step's (the build turns
- * floating-point contraction off), so they give fl_step's bits, neuron by
- * neuron; tests/unit/test_kernels.c holds them to it.
+ * AVX2 form and an AVX-512 form, chosen at run time.  Each operation is
+ * the same IEEE-754 double operation in the same order as fl_step's (the
+ * build turns floating-point contraction off), so they give fl_step's
+ * bits, neuron by neuron; tests/unit/test_kernels.c holds them to it.
  *
  * A slice step takes neurons [lo, hi), consumes their input words
  * (setting them to 0), writes the indices of the neurons that fired to
