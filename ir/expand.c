@@ -70,6 +70,13 @@ uint32_t snn_delay_steps(double ms, double dt_ms)
 
 /* ---- values ------------------------------------------------------------ */
 
+/* A NORMAL value from one draw's log(1 - u1) and u2: Box-Muller. */
+static inline double box_muller(const struct snn_value *v, double log_1mu1, double u2)
+{
+    double z = sqrt(-2.0 * log_1mu1) * snn_det_cos2pi(u2);
+    return v->a + v->b * z;
+}
+
 /* One draw of a UNIFORM or NORMAL value with counter
  * (c0, c1, c2, stream | attempt << 8). */
 static double draw(const struct snn_value *v, uint32_t c0, uint32_t c1, uint32_t c2,
@@ -84,9 +91,7 @@ static double draw(const struct snn_value *v, uint32_t c0, uint32_t c1, uint32_t
     for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         struct snn_philox_out o = snn_philox4x32(c0, c1, c2, stream | attempt << 8, key);
         double u1 = snn_u01(o.v[0], o.v[1]);
-        double u2 = snn_u01(o.v[2], o.v[3]);
-        double z = sqrt(-2.0 * snn_det_log(1.0 - u1)) * snn_det_cos2pi(u2);
-        w = v->a + v->b * z;
+        w = box_muller(v, snn_det_log(1.0 - u1), snn_u01(o.v[2], o.v[3]));
         if (!v->bounded || (w >= v->lo && w <= v->hi))
             return w;
         if (v->bound_mode == SNN_BOUND_CLIP)
@@ -214,7 +219,7 @@ static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0
             }
             snn_det_log_n(om, om, m);
             for (uint32_t b = 0; b < m; b++) {
-                double w = v->a + v->b * (sqrt(-2.0 * om[b]) * snn_det_cos2pi(u2[b]));
+                double w = box_muller(v, om[b], u2[b]);
                 if (v->bounded && !(w >= v->lo && w <= v->hi))
                     w = draw(v, s->post[n + b], s->pre[n + b], x->proj, stream, x->key);
                 if (is_delay)

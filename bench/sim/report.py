@@ -176,14 +176,12 @@ for (net, dur, arith), (ratio, wall, _) in ratios.items():   # in table order
 for _, line in summary:
     print('  rate ' + line)
 # The scaling probes of run.sh: snnc on two threads against one, around the timed runs.
-probes = [l for l in read(os.path.join(out, 'machine.txt')).splitlines()
-          if l.startswith('two threads against one')] \
+machine = read(os.path.join(out, 'machine.txt')).splitlines() \
     if os.path.exists(os.path.join(out, 'machine.txt')) else []
-for line in read(os.path.join(out, 'machine.txt')).splitlines() \
-        if os.path.exists(os.path.join(out, 'machine.txt')) else []:
+for line in machine:
     if line.startswith('neuron steps:'):
         print('  ' + line + ' (the vector form of the LIF steps on this processor)')
-for line in probes:
+for line in (l for l in machine if l.startswith('two threads against one')):
     x = float(line.split(': ')[1].split('x')[0])
     print('  %s%s' % (line, '' if x >= 1.5 else
                       ': the two vCPUs seemed to share a core, two-thread timings are slow'))
