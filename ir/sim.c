@@ -21,7 +21,9 @@
  * its own neurons' ring words only (rows are sorted by post neuron and
  * pre-split at the range edges), so no word is written by two threads and
  * float sums keep their order: the results do not depend on T.  The
- * threads take turns writing the outputs, a step each.
+ * threads take turns writing the outputs, a step each.  Every 1024 steps
+ * the ranges are resized to the pace each thread kept (balance()), and
+ * the results do not depend on that either.
  */
 #define _DEFAULT_SOURCE /* getloadavg(), for the default thread count */
 #include "ir/sim.h"
@@ -224,6 +226,7 @@ struct rt_pop {
      * same row or to the next row or array.  ns elements per array row: n
      * rounded up to whole lines, plus T pads when there are threads. */
     uint32_t pad, ns;
+    uint32_t state_sz;       /* bytes of a neuron's state in state[] */
     uint32_t *fired;
     /* sources: per-neuron schedule (own spike times and input), cursor */
     uint32_t *sched_off, *sched, *cursor;
@@ -240,6 +243,16 @@ struct rt_pop {
     struct fx_lif_soa lif;
     struct fl_lif_soa flif;
 };
+
+/* The edge of a part of n neurons at the fraction c of them: on a whole
+ * line, so that the vector steps load whole lines.  Monotone in c. */
+static uint32_t edge(uint32_t n, double c)
+{
+    if (!(c < 1))
+        return n;
+    double b = ceil(n * c / LINE_WORDS) * LINE_WORDS;
+    return b > 0 ? (b < n ? (uint32_t)b : n) : 0;
+}
 
 /* Where neuron i's entries sit in the padded per-neuron arrays. */
 static size_t sidx(const struct rt_pop *rp, uint32_t i)
@@ -280,6 +293,17 @@ struct sim {
     _Atomic uint64_t abort_step;
     atomic_int go;           /* start gate: 1 run, -1 give up */
     uint64_t events[SNN__MAX_THREADS]; /* synaptic events, stored at the end */
+    /* The threads' shares (balance()).  Every `look` steps (0: never) the
+     * threads meet at bar, each having stored in busy[k] how long it
+     * worked (not waited) since the last meeting, and thread 0 moves the
+     * edges of their parts.  Thread k's part of a population of n neurons
+     * is [edge(n, cum[k]), edge(n, cum[k + 1])).  shuffle: the state of
+     * the generator that sets the shares at random instead (tests). */
+    uint32_t look;
+    uint64_t shuffle, moves;
+    struct snn_barrier bar;
+    double cum[SNN__MAX_THREADS + 1];
+    double busy[SNN__MAX_THREADS];
 };
 
 /* A thread's step, handed to the others: its spikes of the step, and
@@ -659,8 +683,10 @@ static int setup(struct sim *s)
     s->projs = snn_arena_array(s->arena, net->n_projs ? net->n_projs : 1, sizeof *s->projs);
     if (!s->pops || !s->projs)
         return SNN_ENOMEM;
+    for (unsigned k = 0; k <= s->T; k++)
+        s->cum[k] = k == s->T ? 1.0 : (double)k / s->T;
     for (uint32_t p = 0; p < net->n_pops; p++) {
-        /* Thread ranges: equal shares, edges on whole lines. */
+        /* Thread ranges: equal shares to begin with. */
         struct rt_pop *rp = &s->pops[p];
         uint32_t n = net->pops[p].size;
         rp->pad = s->T > 1 ? PAD : 0;
@@ -672,22 +698,16 @@ static int setup(struct sim *s)
             return SNN_ETOOBIG;
         }
         rp->ns = (uint32_t)ns;
-        for (unsigned k = 0; k <= s->T; k++) {
-            uint64_t b = (uint64_t)n * k / s->T;
-            b = k == s->T ? n : (b + LINE_WORDS - 1) / LINE_WORDS * LINE_WORDS;
-            rp->lo[k] = b > n ? n : (uint32_t)b;
-        }
+        for (unsigned k = 0; k <= s->T; k++)
+            rp->lo[k] = edge(n, s->cum[k]);
     }
-    /* Posts: room for the counts and the most spikes a thread can have,
-     * in whole lines, and a pad after each for the prefetchers. */
+    /* Posts: room for the counts and for a spike of every neuron (a
+     * thread's part can grow to most of a population), in whole lines, and
+     * a pad after each for the prefetchers.  Only the words a step uses
+     * are touched. */
     uint64_t words = net->n_pops;
-    for (uint32_t p = 0; p < net->n_pops; p++) {
-        uint32_t most = 0;
-        for (unsigned k = 0; k < s->T; k++)
-            if (s->pops[p].lo[k + 1] - s->pops[p].lo[k] > most)
-                most = s->pops[p].lo[k + 1] - s->pops[p].lo[k];
-        words += most;
-    }
+    for (uint32_t p = 0; p < net->n_pops; p++)
+        words += net->pops[p].size;
     s->post_bytes = (sizeof(struct post) + words * sizeof(uint32_t) + 63) / 64 * 64 +
                     (s->T > 1 ? PAD * sizeof(uint32_t) : 0);
     if (!(s->posts = line_array(s, 2 * (size_t)s->T, s->post_bytes)))
@@ -763,6 +783,7 @@ static int setup(struct sim *s)
                 }
             for (uint32_t i = 0; i < pop->size; i++)
                 ((struct fl_state *)rp->state)[sidx(rp, i)] = st[i];
+            rp->state_sz = sizeof(struct fl_state);
             rp->fshared = shared(rp->fpar, sizeof *rp->fpar, pop->size);
             if ((err = setup_fsoa(s, rp)))
                 return err;
@@ -776,6 +797,7 @@ static int setup(struct sim *s)
         rp->state = line_array(s, rp->ns, sz);
         if (!rp->ring || !rp->state)
             return SNN_ENOMEM;
+        rp->state_sz = (uint32_t)sz;
         for (unsigned k = 0; k < s->T; k++)
             memcpy((char *)rp->state + (rp->lo[k] + (size_t)k * rp->pad) * sz,
                    (const char *)init + rp->lo[k] * sz, (rp->lo[k + 1] - rp->lo[k]) * sz);
@@ -1075,6 +1097,167 @@ static int outputs(struct sim *s, uint32_t t)
     return 0;
 }
 
+/* ---- the threads' shares ------------------------------------------------ *
+ *
+ * Each thread owns a contiguous part of every population, the same
+ * fraction of each.  Threads that meet every step go at the pace of the
+ * slowest, and the processors of a machine do not always go at one pace
+ * (a virtual machine's processors least: another guest may hold part of
+ * one).  So every `look` steps the threads meet, and thread 0 gives the
+ * faster ones larger parts: it moves the edges between parts, and with
+ * them the state and ring words of the neurons that change hands and the
+ * splits of the rows that lead to them.  Parts stay contiguous and in
+ * thread order, so spikes, sums and outputs are the same for any shares. */
+
+/* Moves elements [i0, i1) of rows of a padded array from one thread's
+ * part (offset from, in elements) to another's (offset to). */
+static void move_elems(void *a, size_t size, size_t rows, size_t stride, uint32_t i0, uint32_t i1,
+                       size_t from, size_t to)
+{
+    for (size_t r = 0; r < rows; r++) {
+        char *row = (char *)a + r * stride * size;
+        memmove(row + (i0 + to) * size, row + (i0 + from) * size, (size_t)(i1 - i0) * size);
+    }
+}
+
+/* The post neuron of synapse q of a projection. */
+static uint32_t tgt_at(const struct rt_proj *pj, uint64_t q)
+{
+    return pj->tgt16 ? pj->tgt16[q] : pj->tgt[q];
+}
+
+/* Moves the edge between the parts of threads k - 1 and k of population p
+ * to b, which lies between the edges beside it. */
+static void move_edge(struct sim *s, uint32_t p, unsigned k, uint32_t b)
+{
+    struct rt_pop *rp = &s->pops[p];
+    uint32_t a = rp->lo[k];
+    SNN_ASSERT(k > 0 && k < s->T && b >= rp->lo[k - 1] && b <= rp->lo[k + 1]);
+    if (a == b)
+        return;
+    /* Neurons [a, b) go to thread k - 1 or [b, a) to thread k. */
+    uint32_t i0 = a < b ? a : b, i1 = a < b ? b : a;
+    size_t from = (size_t)(a < b ? k : k - 1) * rp->pad, to = (size_t)(a < b ? k - 1 : k) * rp->pad;
+    if (!snn_models[rp->model].is_source) {
+        size_t rows = (size_t)(s->mask + 1) * 2;
+        if (rp->ring)
+            move_elems(rp->ring, sizeof *rp->ring, rows, rp->ns, i0, i1, from, to);
+        else
+            move_elems(rp->ringf, sizeof *rp->ringf, rows, rp->ns, i0, i1, from, to);
+        if (rp->soa) {
+            move_elems(rp->lif.v, sizeof *rp->lif.v, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->lif.xe, sizeof *rp->lif.xe, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->lif.xi, sizeof *rp->lif.xi, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->lif.refrac, sizeof *rp->lif.refrac, 1, rp->ns, i0, i1, from, to);
+        } else if (rp->fsoa) {
+            move_elems(rp->flif.v, sizeof *rp->flif.v, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->flif.xe, sizeof *rp->flif.xe, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->flif.xi, sizeof *rp->flif.xi, 1, rp->ns, i0, i1, from, to);
+            move_elems(rp->flif.refrac, sizeof *rp->flif.refrac, 1, rp->ns, i0, i1, from, to);
+        } else {
+            move_elems(rp->state, rp->state_sz, 1, rp->ns, i0, i1, from, to);
+        }
+    }
+    /* Each row into p splits at the first synapse to a neuron >= b: from
+     * the split at a, a few synapses on or back (a row is sorted by post
+     * neuron, and the split stays between the two beside it). */
+    unsigned T = s->T;
+    for (uint32_t j = 0; j < s->net->n_projs; j++) {
+        struct rt_proj *pj = &s->projs[j];
+        if (pj->post != p)
+            continue;
+        uint32_t npre = s->net->pops[pj->pre].size;
+        for (uint32_t i = 0; i < npre; i++) {
+            uint64_t *g = pj->seg + (size_t)i * (T + 1), q = g[k];
+            while (q < g[k + 1] && tgt_at(pj, q) < b)
+                q++;
+            while (q > g[k - 1] && tgt_at(pj, q - 1) >= b)
+                q--;
+            g[k] = q;
+        }
+    }
+    rp->lo[k] = b;
+}
+
+/* A number in [0, 1) from the shuffle generator (xorshift64*). */
+static double shuffle_draw(struct sim *s)
+{
+    s->shuffle ^= s->shuffle >> 12;
+    s->shuffle ^= s->shuffle << 25;
+    s->shuffle ^= s->shuffle >> 27;
+    return (double)((s->shuffle * 0x2545F4914F6CDD1DULL) >> 11) * 0x1p-53;
+}
+
+/* Thread 0, while the others wait: new shares, then every edge moved to
+ * them.  A thread's speed is its share over its time at work; the shares
+ * go halfway towards being proportional to the speeds (a stretch's times
+ * are noisy), and not at all when that would change no share by 1% or
+ * more.  No share drops below a quarter of an equal one, so that a thread
+ * held up for a whole stretch gets back to work soon after. */
+static void balance(struct sim *s)
+{
+    unsigned T = s->T;
+    double share[SNN__MAX_THREADS], sum = 0;
+    if (s->shuffle) {
+        /* any shares, some of them nothing */
+        for (unsigned k = 0; k < T; k++) {
+            double u = shuffle_draw(s);
+            sum += share[k] = u < 0.2 ? 0 : u * u;
+        }
+        if (sum == 0)
+            share[0] = sum = 1;
+    } else {
+        double speed[SNN__MAX_THREADS], all = 0, most = 0;
+        for (unsigned k = 0; k < T; k++) {
+            double b = s->busy[k] > 1e-9 ? s->busy[k] : 1e-9;
+            all += speed[k] = (s->cum[k + 1] - s->cum[k]) / b;
+        }
+        for (unsigned k = 0; k < T; k++) {
+            double now = s->cum[k + 1] - s->cum[k], want = now + 0.5 * (speed[k] / all - now);
+            if (fabs(want - now) > most)
+                most = fabs(want - now);
+            sum += share[k] = want > 0.25 / T ? want : 0.25 / T;
+        }
+        if (most < 0.01)
+            return;
+    }
+    double c = 0;
+    for (unsigned k = 0; k < T; k++) {
+        s->cum[k] = c / sum;
+        c += share[k];
+    }
+    s->cum[T] = 1;
+    /* Edges moving down first, from the lowest, then edges moving up, from
+     * the highest: each then stays between the edges beside it. */
+    bool moved = false;
+    for (uint32_t p = 0; p < s->net->n_pops; p++) {
+        uint32_t n = s->pops[p].n;
+        for (unsigned k = 1; k < T; k++)
+            if (edge(n, s->cum[k]) < s->pops[p].lo[k]) {
+                move_edge(s, p, k, edge(n, s->cum[k]));
+                moved = true;
+            }
+        for (unsigned k = T - 1; k >= 1; k--)
+            if (edge(n, s->cum[k]) > s->pops[p].lo[k]) {
+                move_edge(s, p, k, edge(n, s->cum[k]));
+                moved = true;
+            }
+    }
+    s->moves += moved;
+}
+
+/* Waits for *w to hold v, adding the time it waited to *waited when the
+ * shares are measured. */
+static void await(struct sim *s, atomic_uint *w, unsigned v, double *waited)
+{
+    if (atomic_load(w) == v)
+        return;
+    double t0 = s->look ? now_s() : 0;
+    snn_word_wait(w, v, &s->sleepers);
+    if (s->look)
+        *waited += now_s() - t0;
+}
+
 /* The step loop of thread k.  A thread updates its neurons, publishes
  * its post and delivers every post of the step, waiting for each other
  * thread's to arrive; a thread's ring words are touched by it alone, so
@@ -1088,6 +1271,7 @@ static void loop(struct sim *s, unsigned k)
     const uint32_t *fired_by[SNN__MAX_THREADS];
     uint32_t nf_by[SNN__MAX_THREADS];
     uint64_t events = 0;
+    double start = s->look ? now_s() : 0, waited = 0;
     for (uint64_t t64 = 0; t64 < s->steps; t64++) {
         uint32_t t = (uint32_t)t64;
         struct post *mine = post_at(s, k, t);
@@ -1103,7 +1287,7 @@ static void loop(struct sim *s, unsigned k)
              * population by population, thread by thread. */
             for (unsigned j = 0; j < s->T; j++)
                 if (j != k)
-                    snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
+                    await(s, &post_at(s, j, t)->seq, t + 1, &waited);
             for (uint32_t p = 0; p < net->n_pops; p++) {
                 spikes_of(s, p, t, fired_by, nf_by);
                 events += deliver(s, p, t, k, fired_by, nf_by, s->T);
@@ -1115,7 +1299,7 @@ static void loop(struct sim *s, unsigned k)
             for (unsigned i = 0; i < s->T; i++) {
                 unsigned j = (k + i) % s->T;
                 if (j != k)
-                    snn_word_wait(&post_at(s, j, t)->seq, t + 1, &s->sleepers);
+                    await(s, &post_at(s, j, t)->seq, t + 1, &waited);
                 events += deliver_post(s, t, k, j);
             }
         }
@@ -1136,7 +1320,19 @@ static void loop(struct sim *s, unsigned k)
         if (v_wait && mine_out)
             snn_word_publish(&s->v_read, t + 1, &s->sleepers);
         else if (v_wait)
-            snn_word_wait(&s->v_read, t + 1, &s->sleepers);
+            await(s, &s->v_read, t + 1, &waited);
+        /* Every thread has delivered step t and its outputs are written:
+         * the shares may change (a stopping run has left by now, every
+         * thread at the same step). */
+        if (s->look && (t64 + 1) % s->look == 0 && t64 + 1 < s->steps) {
+            s->busy[k] = now_s() - start - waited;
+            snn_barrier_wait(&s->bar);
+            if (k == 0)
+                balance(s);
+            snn_barrier_wait(&s->bar);
+            start = now_s();
+            waited = 0;
+        }
     }
     s->events[k] = events;
 }
@@ -1259,6 +1455,11 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
     }
     s.steps = steps;
     s.T = choose_threads(net, o);
+    if (s.T > 1) {
+        s.look = o->balance_steps ? o->balance_steps : 1024;
+        s.shuffle = o->balance_shuffle;
+        snn_barrier_init(&s.bar, s.T);
+    }
     atomic_init(&s.v_read, 0);
     atomic_init(&s.sleepers, 0);
     s.arena = snn_arena_new();
@@ -1281,6 +1482,15 @@ int snn_sim_run(const struct snn_net *net, const struct snn_sim_opts *o, struct 
         stats->run_s = t2 - t1;
         stats->bytes = snn_arena_used(s.arena);
         stats->threads = s.T;
+        stats->share_moves = s.moves;
+        stats->share_min = stats->share_max = 1;
+        for (unsigned k = 0; k < s.T && s.T > 1; k++) {
+            double sh = s.cum[k + 1] - s.cum[k];
+            if (k == 0 || sh < stats->share_min)
+                stats->share_min = sh;
+            if (k == 0 || sh > stats->share_max)
+                stats->share_max = sh;
+        }
     }
     if (err == SNN_ENOMEM)
         snn_diag_error(d, NULL, "out of memory while simulating");

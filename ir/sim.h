@@ -49,6 +49,13 @@ struct snn_sim_opts {
     int (*on_v)(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double v_mv);
     /* Called now and then with the step reached. */
     void (*on_progress)(void *ctx, uint64_t step, uint64_t steps);
+    /* With several threads, every balance_steps steps (0: 1024) the
+     * threads' parts of the network are resized to the pace each kept, so
+     * that a slower processor holds the others back less; results never
+     * depend on it.  For tests, balance_shuffle != 0 seeds shares chosen
+     * at random instead, some of them empty. */
+    uint32_t balance_steps;
+    uint64_t balance_shuffle;
 };
 
 struct snn_sim_stats {
@@ -59,6 +66,11 @@ struct snn_sim_stats {
     double build_s, run_s;    /* wall time: expansion and setup, the step loop */
     size_t bytes;             /* memory held by the simulation */
     unsigned threads;         /* used; results do not depend on it */
+    /* With several threads: how many times their parts were resized
+     * (snn_sim_opts.balance_steps), and the smallest and largest share of
+     * the network a thread held at the end. */
+    uint64_t share_moves;
+    double share_min, share_max;
 };
 
 /*

@@ -663,9 +663,14 @@ static void show_progress(void *ctx, uint64_t step, uint64_t steps)
 static void print_summary(const struct snn_net *net, const struct snn_sim_stats *st, int fl)
 {
     double sim_ms = (double)st->steps * net->dt_ms;
-    fprintf(stderr, "%s: %llu steps of %g ms (%g ms), %s, %u thread%s\n", net->name,
+    fprintf(stderr, "%s: %llu steps of %g ms (%g ms), %s, %u thread%s", net->name,
             (unsigned long long)st->steps, net->dt_ms, sim_ms, fl ? "float64" : "fixed point",
             st->threads, st->threads == 1 ? "" : "s");
+    if (st->threads > 1)
+        fprintf(stderr, " (parts resized %llu time%s; shares %.0f-%.0f%% at the end)",
+                (unsigned long long)st->share_moves, st->share_moves == 1 ? "" : "s",
+                100 * st->share_min, 100 * st->share_max);
+    fputc('\n', stderr);
     fprintf(stderr, "  %-24s %10s %12s %12s\n", "population", "neurons", "spikes", "rate (Hz)");
     for (uint32_t p = 0; p < net->n_pops; p++) {
         const struct snn_pop *pop = &net->pops[p];

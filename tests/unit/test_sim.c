@@ -381,6 +381,107 @@ static void test_voltages_with_threads(void **state)
     snn_net_free(net);
 }
 
+/* A network of every kind of state the simulator keeps: a Poisson source;
+ * lif_curr_exp with shared parameters (state as arrays); lif_cond_exp
+ * with a threshold per neuron and izhikevich (state per neuron); delays
+ * of one to thirty steps; voltages recorded everywhere. */
+static struct snn_net *mixed_net(uint64_t seed)
+{
+    struct snn_net *net = small_net(seed);
+    struct snn_pop *c = snn_net_add_pop(net, "c", SNN_MODEL_LIF_COND_EXP, 300);
+    int th = snn_model_param(SNN_MODEL_LIF_COND_EXP, "v_thresh");
+    c->params[th].kind = SNN_VAL_UNIFORM;
+    c->params[th].a = -54;
+    c->params[th].b = -50;
+    set(c, "tau_refrac", 2.0);
+    struct snn_pop *z = snn_net_add_pop(net, "z", SNN_MODEL_IZHIKEVICH, 200);
+    int io = snn_model_param(SNN_MODEL_IZHIKEVICH, "i_offset");
+    z->params[io].kind = SNN_VAL_UNIFORM;
+    z->params[io].a = 0;
+    z->params[io].b = 0.01;
+    static const struct { uint32_t pre, post; double p, w, d0, d1; } links[] = {
+        {0, 2, 0.2, 0.02, 0.1, 0.1}, {0, 3, 0.2, 4.0, 0.5, 0.5}, {1, 2, 0.05, 0.01, 0.1, 3.0},
+        {2, 1, 0.05, 0.1, 0.2, 2.0}, {1, 3, 0.05, 2.0, 0.1, 1.0}, {3, 1, 0.05, -0.1, 0.1, 3.0},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        struct snn_proj *pj = snn_net_add_proj(net, links[i].pre, links[i].post);
+        pj->conn.kind = SNN_CONN_FIXED_PROBABILITY;
+        pj->conn.p = links[i].p;
+        pj->weight.c = fabs(links[i].w);
+        pj->receptor = links[i].w < 0 ? SNN_RECEPTOR_INH : SNN_RECEPTOR_EXC;
+        pj->delay.kind = links[i].d0 == links[i].d1 ? SNN_VAL_CONST : SNN_VAL_UNIFORM;
+        pj->delay.c = pj->delay.a = links[i].d0;
+        pj->delay.b = links[i].d1;
+    }
+    for (uint32_t p = 1; p < net->n_pops; p++)
+        net->pops[p].record |= SNN_REC_V;
+    assert_int_equal(snn_ir_verify(net, NULL), 0);
+    return net;
+}
+
+struct trace {
+    struct snn_spike_list spikes;
+    struct vlog v;
+};
+
+static int trace_spikes(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons,
+                        uint32_t n)
+{
+    return collect(&((struct trace *)ctx)->spikes, step, pop, neurons, n);
+}
+
+static int trace_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, double v)
+{
+    return log_v(&((struct trace *)ctx)->v, step, pop, neuron, v);
+}
+
+/* The threads' parts move as the run goes (at random here, some of them
+ * empty, as often as every step): spikes and voltages stay those of one
+ * thread, in both arithmetics.  So does the measured balancing itself. */
+static void test_moving_shares_change_nothing(void **state)
+{
+    (void)state;
+    struct snn_net *net = mixed_net(21);
+    static const struct { unsigned threads; uint32_t every; uint64_t shuffle; } runs[] = {
+        {2, 1, 1}, {2, 5, 2}, {3, 1, 3}, {3, 7, 4}, {5, 2, 5}, {2, 1, 0}, {4, 3, 0},
+    };
+    for (int fl = 0; fl < 2; fl++) {
+        struct trace ref = {0};
+        struct snn_sim_opts o = {.steps = 1200, .float64 = fl, .threads = 1, .ctx = &ref,
+                                 .on_spikes = trace_spikes, .all_spikes = true, .on_v = trace_v};
+        uint64_t pop_spikes[4];
+        struct snn_sim_stats st = {.pop_spikes = pop_spikes};
+        assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+        for (uint32_t p = 0; p < 4; p++)
+            if (pop_spikes[p] < 100)
+                fail_msg("population %u fired only %llu times", p,
+                         (unsigned long long)pop_spikes[p]);
+        for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+            struct trace got = {0};
+            o.threads = runs[r].threads;
+            o.balance_steps = runs[r].every;
+            o.balance_shuffle = runs[r].shuffle;
+            o.ctx = &got;
+            assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+            /* at random, the shares change at nearly every look */
+            if (runs[r].shuffle && st.share_moves < 1200 / runs[r].every / 2)
+                fail_msg("shares moved %llu times in %u looks", (unsigned long long)st.share_moves,
+                         1200 / runs[r].every);
+            if (!same(&ref.spikes, &got.spikes) || ref.v.n != got.v.n ||
+                memcmp(ref.v.v, got.v.v, ref.v.n * sizeof *ref.v.v))
+                fail_msg("%s, %u threads, shares moved every %u steps (shuffle %llu): "
+                         "the run differs from one thread's",
+                         fl ? "float64" : "fixed point", runs[r].threads, runs[r].every,
+                         (unsigned long long)runs[r].shuffle);
+            snn_spike_list_free(&got.spikes);
+            free(got.v.v);
+        }
+        snn_spike_list_free(&ref.spikes);
+        free(ref.v.v);
+    }
+    snn_net_free(net);
+}
+
 static void test_events_are_counted(void **state)
 {
     (void)state;
@@ -396,7 +497,7 @@ static void test_events_are_counted(void **state)
 
 /* One source spike (step 5) fans out to n neurons with per-synapse
  * weights (each above the 15 mV gap) and delays: neuron j fires once, in
- * step 5 + its delay, in both arithmetics and with one or two threads.
+ * step 5 + its delay, in both arithmetics and with one to three threads.
  * With n above 2^16 the rows hold wide post indices, below it narrow
  * ones; both must land on the right neuron and slot. */
 static void fan_out(uint32_t n)
@@ -432,11 +533,14 @@ static void fan_out(uint32_t n)
     for (uint32_t k = 1; k < n; k++)
         differ |= syn.delay_steps[k] != syn.delay_steps[0];
     assert_true(differ);
+    /* three threads: their parts moved at random every step, while the
+     * spike's input waits in the ring and rows are split anew */
     for (int fl = 0; fl < 2; fl++)
-        for (unsigned T = 1; T <= 2; T++) {
+        for (unsigned T = 1; T <= 3; T++) {
             struct snn_spike_list out = {0};
             struct snn_sim_opts o = {.steps = 40, .float64 = fl, .threads = T, .ctx = &out,
-                                     .on_spikes = collect, .all_spikes = true};
+                                     .on_spikes = collect, .all_spikes = true,
+                                     .balance_steps = 1, .balance_shuffle = T == 3 ? 9 : 0};
             assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
             assert_int_equal(out.n, 1 + (uint64_t)n);
             assert_int_equal(out.pop[0], 0);
@@ -522,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_threads_change_nothing),
         cmocka_unit_test(test_failing_output_stops_all_threads),
         cmocka_unit_test(test_voltages_with_threads),
+        cmocka_unit_test(test_moving_shares_change_nothing),
         cmocka_unit_test(test_events_are_counted),
         cmocka_unit_test(test_fan_out_narrow_and_wide_rows),
         cmocka_unit_test(test_too_big_is_an_error),
