@@ -38,8 +38,8 @@ struct snn_sim_opts {
     void *ctx;
     /* The callbacks are called one at a time, in step order, each call
      * seeing what the ones before it did, but not always from the same
-     * thread when the run has several (they take turns writing a step's
-     * outputs).
+     * thread when the run has several (they take turns writing the
+     * outputs of 64 steps).
      * The spikes of one population in one step, neurons ascending; called
      * in step order, then population order; only for recorded populations
      * (record spikes) unless all_spikes is set.  Non-zero aborts the run. */
