@@ -1132,6 +1132,16 @@ static void move_elems(void *a, size_t size, size_t rows, size_t stride, uint32_
     }
 }
 
+/* The same for the four arrays of a LIF population's state (struct
+ * fx_lif_soa or fl_lif_soa). */
+#define MOVE_LIF(st, ns, i0, i1, from, to)                                                   \
+    do {                                                                                     \
+        move_elems((st).v, sizeof *(st).v, 1, ns, i0, i1, from, to);                         \
+        move_elems((st).xe, sizeof *(st).xe, 1, ns, i0, i1, from, to);                       \
+        move_elems((st).xi, sizeof *(st).xi, 1, ns, i0, i1, from, to);                       \
+        move_elems((st).refrac, sizeof *(st).refrac, 1, ns, i0, i1, from, to);               \
+    } while (0)
+
 /* The post neuron of synapse q of a projection. */
 static uint32_t tgt_at(const struct rt_proj *pj, uint64_t q)
 {
@@ -1156,19 +1166,12 @@ static void move_edge(struct sim *s, uint32_t p, unsigned k, uint32_t b)
             move_elems(rp->ring, sizeof *rp->ring, rows, rp->ns, i0, i1, from, to);
         else
             move_elems(rp->ringf, sizeof *rp->ringf, rows, rp->ns, i0, i1, from, to);
-        if (rp->soa) {
-            move_elems(rp->lif.v, sizeof *rp->lif.v, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->lif.xe, sizeof *rp->lif.xe, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->lif.xi, sizeof *rp->lif.xi, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->lif.refrac, sizeof *rp->lif.refrac, 1, rp->ns, i0, i1, from, to);
-        } else if (rp->fsoa) {
-            move_elems(rp->flif.v, sizeof *rp->flif.v, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->flif.xe, sizeof *rp->flif.xe, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->flif.xi, sizeof *rp->flif.xi, 1, rp->ns, i0, i1, from, to);
-            move_elems(rp->flif.refrac, sizeof *rp->flif.refrac, 1, rp->ns, i0, i1, from, to);
-        } else {
+        if (rp->soa)
+            MOVE_LIF(rp->lif, rp->ns, i0, i1, from, to);
+        else if (rp->fsoa)
+            MOVE_LIF(rp->flif, rp->ns, i0, i1, from, to);
+        else
             move_elems(rp->state, rp->state_sz, 1, rp->ns, i0, i1, from, to);
-        }
     }
     /* Each row into p splits at the first synapse to a neuron >= b: from
      * the split at a, a few synapses on or back (a row is sorted by post
