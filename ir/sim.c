@@ -37,6 +37,7 @@
 #include "support/barrier.h"
 #include "support/err.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -288,9 +289,12 @@ struct sim {
     _Alignas(64) atomic_uint sleepers;
     /* When an output fails in step t, the thread writing it sets abort_err
      * and abort_step = t + 1; every thread stops once it has every post of
-     * abort_step, so all of them stop at the same step. */
+     * abort_step, so all of them stop at the same step.  abort_errno keeps
+     * the errno the failing callback left, which is that thread's: run()
+     * gives it to the caller's. */
     _Alignas(64) atomic_int abort_err;
     _Atomic uint64_t abort_step;
+    int abort_errno;
     atomic_int go;           /* start gate: 1 run, -1 give up */
     uint64_t events[SNN__MAX_THREADS]; /* synaptic events, stored at the end */
     /* The threads' shares (balance()).  Every `look` steps (0: never) the
@@ -1328,6 +1332,7 @@ static void loop(struct sim *s, unsigned k)
         if (mine_out && !stop) {
             int err = outputs(s, t);
             if (err) {
+                s->abort_errno = errno;
                 atomic_store(&s->abort_err, err);
                 atomic_store(&s->abort_step, t64 + 1);
             }
@@ -1390,7 +1395,10 @@ static int run(struct sim *s)
         snn_diag_error(s->d, NULL, "could not start %u threads; try --threads 1", s->T);
         return SNN_EDEVICE;
     }
-    return atomic_load(&s->abort_err);
+    int err = atomic_load(&s->abort_err);
+    if (err)
+        errno = s->abort_errno;
+    return err;
 }
 
 /* Threads running besides this one now: the fewest of three looks a

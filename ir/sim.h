@@ -42,7 +42,9 @@ struct snn_sim_opts {
      * outputs of 64 steps).
      * The spikes of one population in one step, neurons ascending; called
      * in step order, then population order; only for recorded populations
-     * (record spikes) unless all_spikes is set.  Non-zero aborts the run. */
+     * (record spikes) unless all_spikes is set.  Non-zero aborts the run:
+     * snn_sim_run returns it, with errno as the failing call left it
+     * (whichever thread made it). */
     int (*on_spikes)(void *ctx, uint32_t step, uint32_t pop, const uint32_t *neurons, uint32_t n);
     bool all_spikes;
     /* Membrane voltage (mV) of a recorded neuron after step `step`. */
