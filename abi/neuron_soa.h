@@ -647,22 +647,40 @@ FX_AVX512 static inline uint32_t fx_lif_cond_exp_soa_avx512(const struct fx_lif_
  *     shift, and where the bounds hold its true value lies in int32, so
  *     they are the value.  A parameter set with a shift above 32 takes the
  *     portable form (fx_soa_avx2_ok);
- *   - a group whose words fail the test of fx_soa_bounds takes the portable
- *     form, as do the last neurons short of eight.
- * Threshold, reset and refractory counters are lane operations; a neuron
- * that fired (rare: a few in a thousand a step) gets its reset values
- * after the store. */
+ *   - the sums are taken mod 2^64, which changes none of those bits, so the
+ *     constant terms of the new voltage (v_rest's share of the leak, v_off,
+ *     and for lif_curr_exp v_rest itself) join the rounding term, shifted
+ *     up by s: one constant where there were three;
+ *   - a group whose words fail the range test takes the portable form, as
+ *     do the last neurons short of eight.  The test here is |x| < 2^b, one
+ *     value narrower than the interval of fx_soa_bounds (-2^b fails it),
+ *     and needs one mask a bound where the interval needs two words.
+ * Sixteen registers cannot hold every constant of a step, and the ones
+ * that spill cost a load each time they are used.  So where every shift
+ * of a parameter set can be brought to 30 (fx_kmul_at: the decays and
+ * lif_curr_exp's p11 of 1/2 or more, i.e. time constants of 1.45
+ * timesteps or more, and p21e, p21i below 2), the loop is compiled with its
+ * shifts as constants, which need no register and share one rounding
+ * term; other sets run the same loop with the shifts read at run time.
+ * Threshold and refractory counters are lane operations; the neurons
+ * that fired (rare: a few in a thousand a step) get their reset values
+ * after the loop. */
 
-struct fx_ymul {
-    __m256i m, r;
-    __m128i s, t; /* shift right by s, left by 32 - s */
-};
+#define FX_AVX2_INLINE FX_AVX2 __attribute__((always_inline)) static inline
 
-FX_AVX2 static inline struct fx_ymul fx_ymul(struct fx_mult k)
+/* k as a coefficient with shift s >= k's: the multiplier scaled by
+ * 2^(s - k.s), which gives the same products bit for bit
+ * (floor((a m 2^j + 2^(k.s + j - 1)) / 2^(k.s + j)) is
+ * floor((a m + 2^(k.s - 1)) / 2^k.s)), if it fits int32. */
+static inline int fx_kmul_at(struct fx_kmul *k, int s)
 {
-    struct fx_kmul q = fx_kmul(k);
-    return (struct fx_ymul){_mm256_set1_epi64x(q.m), _mm256_set1_epi64x(q.r),
-                            _mm_cvtsi32_si128(q.s), _mm_cvtsi32_si128(32 - q.s)};
+    if (k->s > s)
+        return 0;
+    int64_t m = (int64_t)k->m * ((int64_t)1 << (s - k->s));
+    if (m > INT32_MAX || m < INT32_MIN)
+        return 0;
+    *k = (struct fx_kmul){(int32_t)m, s, (int64_t)1 << (s - 1)};
+    return 1;
 }
 
 static inline int fx_soa_avx2_shift(struct fx_mult k) { return fx_kmul(k).s <= 32; }
@@ -679,62 +697,64 @@ static inline int fx_soa_cond_avx2_ok(const struct fx_lif_cond_exp *p)
            fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i);
 }
 
-/* The constants of the threshold and refractory logic. */
-struct fx_yfix {
-    int32_t thresh, reset;
-    uint32_t steps;
-};
+/* The shift of the common case: every decay's, and in practice the
+ * membrane coefficients' of lif_curr_exp. */
+#define FX_YSHIFT 30
+
+FX_AVX2 static inline __m256i fx_yodd(__m256i a) { return _mm256_srli_epi64(a, 32); }
+
+/* Bits s .. s + 31 of the 64-bit sums lo (the even lanes) and hi (the odd
+ * ones), as eight int32 lanes. */
+FX_AVX2_INLINE __m256i fx_ybits(__m256i lo, __m256i hi, int s)
+{
+    return _mm256_blend_epi32(_mm256_srli_epi64(lo, s), _mm256_slli_epi64(hi, 32 - s), 0xAA);
+}
 
 /* The products of eight int32 lanes a (odd lanes ao = a >> 32 per 64-bit
- * lane) with k, as int32 lanes. */
-FX_AVX2 static inline __m256i fx_yprod(__m256i a, __m256i ao, const struct fx_ymul *k)
+ * lane) with k = m 2^-s, r = 2^(s - 1), as int32 lanes. */
+FX_AVX2_INLINE __m256i fx_yprod(__m256i a, __m256i ao, __m256i m, __m256i r, int s)
 {
-    __m256i lo = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, k->m), k->r), k->s);
-    __m256i hi = _mm256_sll_epi64(_mm256_add_epi64(_mm256_mul_epi32(ao, k->m), k->r), k->t);
-    return _mm256_blend_epi32(lo, hi, 0xAA);
+    return fx_ybits(_mm256_add_epi64(_mm256_mul_epi32(a, m), r),
+                    _mm256_add_epi64(_mm256_mul_epi32(ao, m), r), s);
 }
 
 /* The same for one half: bits s .. s + 31 in the low half of each 64-bit
  * lane, where _mm256_mul_epi32 reads its operand. */
-FX_AVX2 static inline __m256i fx_yhalf(__m256i a, const struct fx_ymul *k)
+FX_AVX2_INLINE __m256i fx_yhalf(__m256i a, __m256i m, __m256i r, int s)
 {
-    return _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, k->m), k->r), k->s);
+    return _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, m), r), s);
 }
 
-FX_AVX2 static inline __m256i fx_yodd(__m256i a) { return _mm256_srli_epi64(a, 32); }
-
-/* The test of fx_soa_bounds on eight neurons' words, as fx_vinside. */
+/* The range test: every excitatory word (state and input) within
+ * |x| < 2^xe_bits, every inhibitory one within 2^xi_bits, the voltage
+ * within 2^v_bits; each mask has the bits from b up. */
 struct fx_ylim {
-    __m256i eadd, emask, iadd, imask, vadd, vmask;
+    __m256i e, i, v;
 };
 
 FX_AVX2 static inline struct fx_ylim fx_ylim(struct fx_soa_bounds b)
 {
-    int32_t w[6];
-    fx_soa_lim(b, w);
-    return (struct fx_ylim){_mm256_set1_epi32(w[0]), _mm256_set1_epi32(w[1]),
-                            _mm256_set1_epi32(w[2]), _mm256_set1_epi32(w[3]),
-                            _mm256_set1_epi32(w[4]), _mm256_set1_epi32(w[5])};
+    return (struct fx_ylim){_mm256_set1_epi32((int32_t)(UINT32_MAX << b.xe_bits)),
+                            _mm256_set1_epi32((int32_t)(UINT32_MAX << b.xi_bits)),
+                            _mm256_set1_epi32((int32_t)(UINT32_MAX << b.v_bits))};
 }
 
-FX_AVX2 static inline int fx_yinside(const struct fx_ylim *l, __m256i v, __m256i xe, __m256i ie,
-                                     __m256i xi, __m256i ii)
+/* |INT32_MIN| is INT32_MIN, whose top bit fails every mask. */
+FX_AVX2_INLINE int fx_yinside(const struct fx_ylim *l, __m256i v, __m256i xe, __m256i ie,
+                              __m256i xi, __m256i ii)
 {
-    __m256i e = _mm256_and_si256(
-        _mm256_or_si256(_mm256_add_epi32(xe, l->eadd), _mm256_add_epi32(ie, l->eadd)), l->emask);
-    __m256i i = _mm256_and_si256(
-        _mm256_or_si256(_mm256_add_epi32(xi, l->iadd), _mm256_add_epi32(ii, l->iadd)), l->imask);
-    __m256i w = _mm256_and_si256(_mm256_add_epi32(v, l->vadd), l->vmask);
-    __m256i out = _mm256_or_si256(_mm256_or_si256(e, i), w);
+    __m256i e = _mm256_or_si256(_mm256_abs_epi32(xe), _mm256_abs_epi32(ie));
+    __m256i i = _mm256_or_si256(_mm256_abs_epi32(xi), _mm256_abs_epi32(ii));
+    __m256i out = _mm256_or_si256(_mm256_and_si256(e, l->e), _mm256_and_si256(i, l->i));
+    out = _mm256_or_si256(out, _mm256_and_si256(_mm256_abs_epi32(v), l->v));
     return _mm256_testz_si256(out, out);
 }
 
 /* Eight neurons from i whose words pass the test: their voltages and
  * synaptic states with this step's input added, which is consumed.  A
  * group that fails is left untouched, and 0 returned. */
-FX_AVX2 static inline int fx_ytake(const struct fx_ylim *l, uint32_t i, struct fx_lif_soa s,
-                                   int32_t *ie, int32_t *ii, __m256i *v, __m256i *e,
-                                   __m256i *in)
+FX_AVX2_INLINE int fx_ytake(const struct fx_ylim *l, uint32_t i, struct fx_lif_soa s,
+                            int32_t *ie, int32_t *ii, __m256i *v, __m256i *e, __m256i *in)
 {
     __m256i xe = _mm256_loadu_si256((const __m256i *)(s.xe + i));
     __m256i xi = _mm256_loadu_si256((const __m256i *)(s.xi + i));
@@ -750,27 +770,79 @@ FX_AVX2 static inline int fx_ytake(const struct fx_ylim *l, uint32_t i, struct f
     return 1;
 }
 
-/* Threshold, reset and refractory counters of eight neurons from i, as
- * fx_vfinish: v the voltages before the step, nv the integrated ones. */
-FX_AVX2 static inline uint32_t fx_yfinish(uint32_t i, struct fx_lif_soa s, __m256i v, __m256i nv,
-                                          const struct fx_yfix *c, uint32_t *fired)
+/* Threshold and refractory counters of eight neurons from i, as
+ * fx_vfinish but for the reset: v the voltages before the step, nv the
+ * integrated ones.  The neurons that fired are written to fired[]; their
+ * reset values come after the loop (fx_yreset), which keeps the loop's
+ * registers for the loop. */
+FX_AVX2_INLINE uint32_t fx_yfinish(uint32_t i, struct fx_lif_soa s, __m256i v, __m256i nv,
+                                   __m256i thresh, uint32_t *fired)
 {
     __m256i r = _mm256_loadu_si256((const __m256i *)(s.refrac + i));
     __m256i free = _mm256_cmpeq_epi32(r, _mm256_setzero_si256());
-    __m256i fire = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(c->thresh), nv),
-                                      free);
+    __m256i fire = _mm256_andnot_si256(_mm256_cmpgt_epi32(thresh, nv), free);
     _mm256_storeu_si256((__m256i *)(s.v + i), _mm256_blendv_epi8(v, nv, free));
     /* r - 1 where r > 0; 0 stays 0 (the wrapped r - 1 is the larger) */
     r = _mm256_min_epu32(_mm256_sub_epi32(r, _mm256_set1_epi32(1)), r);
     _mm256_storeu_si256((__m256i *)(s.refrac + i), r);
     uint32_t nf = 0;
-    for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fire)); m; m &= m - 1) {
-        uint32_t k = i + (uint32_t)__builtin_ctz(m);
-        s.v[k] = c->reset;
-        s.refrac[k] = c->steps;
-        fired[nf++] = k;
-    }
+    for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fire)); m; m &= m - 1)
+        fired[nf++] = i + (uint32_t)__builtin_ctz(m);
     return nf;
+}
+
+/* The reset of the n neurons that fired (those the portable form stepped
+ * have theirs already; setting them again changes nothing). */
+static inline void fx_yreset(struct fx_lif_soa s, const uint32_t *fired, uint32_t n,
+                             int32_t reset, uint32_t steps)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        s.v[fired[j]] = reset;
+        s.refrac[fired[j]] = steps;
+    }
+}
+
+/* lif_curr_exp's loop, on the coefficients k (p11, p21e, p21i at shift sd;
+ * p22e at se, p22i at si), the shifts given apart so that a caller
+ * passing constants gets them as immediates.  The membrane's sum is
+ * p11 v + p21e e + p21i i + c with c = 2^(sd - 1) - p11 v_rest +
+ * (v_rest + v_off) 2^sd: bits sd .. sd + 31 are v', as fx_dot3 and the
+ * additions around it give it. */
+FX_AVX2_INLINE uint32_t fx_ycurr_loop(const struct fx_lif_curr_exp *p, struct fx_soa_bounds b,
+                                      const struct fx_kmul k[5], int sd, int se, int si,
+                                      uint32_t lo, uint32_t hi, struct fx_lif_soa s, int32_t *ie,
+                                      int32_t *ii, uint32_t *fired)
+{
+    const __m256i p11 = _mm256_set1_epi64x(k[0].m), p21e = _mm256_set1_epi64x(k[1].m),
+                  p21i = _mm256_set1_epi64x(k[2].m);
+    const __m256i c = _mm256_set1_epi64x(
+        (int64_t)(((uint64_t)1 << (sd - 1)) - (uint64_t)((int64_t)k[0].m * p->v_rest) +
+                  ((uint64_t)((int64_t)p->v_rest + p->v_off) << sd)));
+    const __m256i me = _mm256_set1_epi64x(k[3].m), mi = _mm256_set1_epi64x(k[4].m);
+    const __m256i re = _mm256_set1_epi64x((int64_t)1 << (se - 1)),
+                  ri = _mm256_set1_epi64x((int64_t)1 << (si - 1));
+    const __m256i thresh = _mm256_set1_epi32(p->v_thresh);
+    const struct fx_ylim lim = fx_ylim(b);
+    uint32_t nf = 0, i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256i v, e, in;
+        if (!fx_ytake(&lim, i, s, ie, ii, &v, &e, &in)) {
+            nf += fx_lif_curr_exp_soa_scalar(p, i, i + 8, s, ie, ii, fired + nf);
+            continue;
+        }
+        __m256i eo = fx_yodd(e), ino = fx_yodd(in);
+        __m256i lo64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(v, p11), _mm256_mul_epi32(e, p21e)),
+            _mm256_add_epi64(_mm256_mul_epi32(in, p21i), c));
+        __m256i hi64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(v), p11), _mm256_mul_epi32(eo, p21e)),
+            _mm256_add_epi64(_mm256_mul_epi32(ino, p21i), c));
+        nf += fx_yfinish(i, s, v, fx_ybits(lo64, hi64, sd), thresh, fired + nf);
+        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, me, re, se));
+        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, mi, ri, si));
+    }
+    fx_yreset(s, fired, nf, p->v_reset, p->refrac_steps);
+    return nf + fx_lif_curr_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
 }
 
 FX_AVX2 static inline uint32_t fx_lif_curr_exp_soa_avx2(const struct fx_lif_curr_exp *p,
@@ -781,55 +853,42 @@ FX_AVX2 static inline uint32_t fx_lif_curr_exp_soa_avx2(const struct fx_lif_curr
     const struct fx_soa_bounds b = fx_soa_curr_bounds(p);
     if (!b.xe_bits || !fx_soa_curr_avx2_ok(p))
         return fx_lif_curr_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
-    const struct fx_ymul p22e = fx_ymul(p->p22e), p22i = fx_ymul(p->p22i);
-    const __m256i p11 = _mm256_set1_epi64x(p->p11), p21e = _mm256_set1_epi64x(p->p21e),
-                  p21i = _mm256_set1_epi64x(p->p21i);
-    const __m256i rv = _mm256_set1_epi64x((int64_t)1 << (p->shift - 1));
-    const __m128i sr = _mm_cvtsi32_si128(p->shift), sl = _mm_cvtsi32_si128(32 - p->shift);
-    const __m256i v_rest = _mm256_set1_epi32(p->v_rest);
-    const __m256i base = _mm256_set1_epi32((int32_t)((uint32_t)p->v_rest + (uint32_t)p->v_off));
-    const struct fx_yfix fix = {p->v_thresh, p->v_reset, p->refrac_steps};
-    const struct fx_ylim lim = fx_ylim(b);
-    uint32_t nf = 0, i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m256i v, e, in;
-        if (!fx_ytake(&lim, i, s, ie, ii, &v, &e, &in)) {
-            nf += fx_lif_curr_exp_soa_scalar(p, i, i + 8, s, ie, ii, fired + nf);
-            continue;
-        }
-        __m256i eo = fx_yodd(e), ino = fx_yodd(in), d = _mm256_sub_epi32(v, v_rest);
-        /* the three products' sum, rounded once */
-        __m256i lo64 = _mm256_add_epi64(
-            _mm256_add_epi64(_mm256_mul_epi32(d, p11), _mm256_mul_epi32(e, p21e)),
-            _mm256_add_epi64(_mm256_mul_epi32(in, p21i), rv));
-        __m256i hi64 = _mm256_add_epi64(
-            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(d), p11), _mm256_mul_epi32(eo, p21e)),
-            _mm256_add_epi64(_mm256_mul_epi32(ino, p21i), rv));
-        __m256i dv = _mm256_blend_epi32(_mm256_srl_epi64(lo64, sr), _mm256_sll_epi64(hi64, sl),
-                                        0xAA);
-        nf += fx_yfinish(i, s, v, _mm256_add_epi32(base, dv), &fix, fired + nf);
-        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, &p22e));
-        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, &p22i));
+    const struct fx_kmul k[5] = {{p->p11, p->shift, 0}, {p->p21e, p->shift, 0},
+                                 {p->p21i, p->shift, 0}, fx_kmul(p->p22e), fx_kmul(p->p22i)};
+    struct fx_kmul at[5];
+    int all = 1;
+    for (int j = 0; j < 5; j++) {
+        at[j] = k[j];
+        all = all && fx_kmul_at(&at[j], FX_YSHIFT);
     }
-    return nf + fx_lif_curr_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
+    if (all)
+        return fx_ycurr_loop(p, b, at, FX_YSHIFT, FX_YSHIFT, FX_YSHIFT, lo, hi, s, ie, ii,
+                             fired);
+    return fx_ycurr_loop(p, b, k, p->shift, k[3].s, k[4].s, lo, hi, s, ie, ii, fired);
 }
 
-FX_AVX2 static inline uint32_t fx_lif_cond_exp_soa_avx2(const struct fx_lif_cond_exp *p,
-                                                        uint32_t lo, uint32_t hi,
-                                                        struct fx_lif_soa s, int32_t *ie,
-                                                        int32_t *ii, uint32_t *fired)
+/* lif_cond_exp's loop: the conductances' shifts (se, si) and the decays'
+ * (de, di) given apart, as for lif_curr_exp.  The leak's term is
+ * k_leak (v_rest - v) = k_leak v_rest - k_leak v, the first part in the
+ * constant with v_off. */
+FX_AVX2_INLINE uint32_t fx_ycond_loop(const struct fx_lif_cond_exp *p, struct fx_soa_bounds b,
+                                      const struct fx_kmul k[4], int se, int si, int de, int di,
+                                      uint32_t lo, uint32_t hi, struct fx_lif_soa s, int32_t *ie,
+                                      int32_t *ii, uint32_t *fired)
 {
-    const struct fx_soa_bounds b = fx_soa_cond_bounds(p);
-    if (!b.xe_bits || !fx_soa_cond_avx2_ok(p))
-        return fx_lif_cond_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
-    const struct fx_ymul kg_e = fx_ymul(p->kg_e), kg_i = fx_ymul(p->kg_i),
-                         p22e = fx_ymul(p->p22e), p22i = fx_ymul(p->p22i);
-    const __m256i v_rest = _mm256_set1_epi32(p->v_rest), v_off = _mm256_set1_epi32(p->v_off);
-    const __m256i e_rev_e = _mm256_set1_epi32(p->e_rev_e);
-    const __m256i e_rev_i = _mm256_set1_epi32(p->e_rev_i);
-    const __m256i k_leak = _mm256_set1_epi64x(p->k_leak);
-    const __m256i rg = _mm256_set1_epi64x((int64_t)1 << (FX_COND_GAMMA_SHIFT - 1));
-    const struct fx_yfix fix = {p->v_thresh, p->v_reset, p->refrac_steps};
+    const int g = FX_COND_GAMMA_SHIFT;
+    const __m256i mge = _mm256_set1_epi64x(k[0].m), mgi = _mm256_set1_epi64x(k[1].m);
+    const __m256i rge = _mm256_set1_epi64x((int64_t)1 << (se - 1)),
+                  rgi = _mm256_set1_epi64x((int64_t)1 << (si - 1));
+    const __m256i me = _mm256_set1_epi64x(k[2].m), mi = _mm256_set1_epi64x(k[3].m);
+    const __m256i re = _mm256_set1_epi64x((int64_t)1 << (de - 1)),
+                  ri = _mm256_set1_epi64x((int64_t)1 << (di - 1));
+    const __m256i e_rev_e = _mm256_set1_epi32(p->e_rev_e), e_rev_i = _mm256_set1_epi32(p->e_rev_i);
+    const __m256i nleak = _mm256_set1_epi64x(-(int64_t)p->k_leak);
+    const __m256i c = _mm256_set1_epi64x(
+        (int64_t)(((uint64_t)1 << (g - 1)) + (uint64_t)((int64_t)p->k_leak * p->v_rest) +
+                  ((uint64_t)(int64_t)p->v_off << g)));
+    const __m256i thresh = _mm256_set1_epi32(p->v_thresh);
     const struct fx_ylim lim = fx_ylim(b);
     uint32_t nf = 0, i = lo;
     for (; i + 8 <= hi; i += 8) {
@@ -841,25 +900,40 @@ FX_AVX2 static inline uint32_t fx_lif_cond_exp_soa_avx2(const struct fx_lif_cond
         __m256i eo = fx_yodd(e), ino = fx_yodd(in);
         /* ge, gi as halves: the multipliers of the next products, whose sum
          * is rounded once */
-        __m256i gel = fx_yhalf(e, &kg_e), geh = fx_yhalf(eo, &kg_e);
-        __m256i gil = fx_yhalf(in, &kg_i), gih = fx_yhalf(ino, &kg_i);
-        __m256i dl = _mm256_sub_epi32(v_rest, v), de = _mm256_sub_epi32(e_rev_e, v),
-                di = _mm256_sub_epi32(e_rev_i, v);
-        __m256i lo64 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epi32(dl, k_leak),
-                                                         _mm256_mul_epi32(de, gel)),
-                                        _mm256_add_epi64(_mm256_mul_epi32(di, gil), rg));
+        __m256i gel = fx_yhalf(e, mge, rge, se), geh = fx_yhalf(eo, mge, rge, se);
+        __m256i gil = fx_yhalf(in, mgi, rgi, si), gih = fx_yhalf(ino, mgi, rgi, si);
+        __m256i dxe = _mm256_sub_epi32(e_rev_e, v), dxi = _mm256_sub_epi32(e_rev_i, v);
+        __m256i lo64 = _mm256_add_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(v, nleak), _mm256_mul_epi32(dxe, gel)),
+            _mm256_add_epi64(_mm256_mul_epi32(dxi, gil), c));
         __m256i hi64 = _mm256_add_epi64(
-            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(dl), k_leak),
-                             _mm256_mul_epi32(fx_yodd(de), geh)),
-            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(di), gih), rg));
-        __m256i dv = _mm256_blend_epi32(_mm256_srli_epi64(lo64, FX_COND_GAMMA_SHIFT),
-                                        _mm256_slli_epi64(hi64, 32 - FX_COND_GAMMA_SHIFT), 0xAA);
-        nf += fx_yfinish(i, s, v, _mm256_add_epi32(_mm256_add_epi32(v, v_off), dv), &fix,
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(v), nleak),
+                             _mm256_mul_epi32(fx_yodd(dxe), geh)),
+            _mm256_add_epi64(_mm256_mul_epi32(fx_yodd(dxi), gih), c));
+        nf += fx_yfinish(i, s, v, _mm256_add_epi32(v, fx_ybits(lo64, hi64, g)), thresh,
                          fired + nf);
-        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, &p22e));
-        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, &p22i));
+        _mm256_storeu_si256((__m256i *)(s.xe + i), fx_yprod(e, eo, me, re, de));
+        _mm256_storeu_si256((__m256i *)(s.xi + i), fx_yprod(in, ino, mi, ri, di));
     }
+    fx_yreset(s, fired, nf, p->v_reset, p->refrac_steps);
     return nf + fx_lif_cond_exp_soa_scalar(p, i, hi, s, ie, ii, fired + nf);
+}
+
+FX_AVX2 static inline uint32_t fx_lif_cond_exp_soa_avx2(const struct fx_lif_cond_exp *p,
+                                                        uint32_t lo, uint32_t hi,
+                                                        struct fx_lif_soa s, int32_t *ie,
+                                                        int32_t *ii, uint32_t *fired)
+{
+    const struct fx_soa_bounds b = fx_soa_cond_bounds(p);
+    if (!b.xe_bits || !fx_soa_cond_avx2_ok(p))
+        return fx_lif_cond_exp_soa_scalar(p, lo, hi, s, ie, ii, fired);
+    const struct fx_kmul k[4] = {fx_kmul(p->kg_e), fx_kmul(p->kg_i), fx_kmul(p->p22e),
+                                 fx_kmul(p->p22i)};
+    struct fx_kmul at[4] = {k[0], k[1], k[2], k[3]};
+    if (fx_kmul_at(&at[2], FX_YSHIFT) && fx_kmul_at(&at[3], FX_YSHIFT))
+        return fx_ycond_loop(p, b, at, k[0].s, k[1].s, FX_YSHIFT, FX_YSHIFT, lo, hi, s, ie, ii,
+                             fired);
+    return fx_ycond_loop(p, b, k, k[0].s, k[1].s, k[2].s, k[3].s, lo, hi, s, ie, ii, fired);
 }
 
 /* The instruction set the slice steps use on this processor (asked once

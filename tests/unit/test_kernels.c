@@ -98,11 +98,13 @@ static int32_t q30(void)
            (next() % 8 == 0 ? (1 << 29) : 0);
 }
 
-/* A decay factor in [0, 1], as valid parameters give. */
+/* A decay factor in [0, 1], as valid parameters give.  Shifts reach 31,
+ * which the AVX2 forms cannot bring to their common shift of 30. */
 static struct fx_mult decay(void)
 {
-    int32_t s = 20 + (int32_t)(next() % 11);
-    return (struct fx_mult){(int32_t)(next() % ((1u << s) + 1)), s};
+    int32_t s = 20 + (int32_t)(next() % 12);
+    uint32_t top = s < 31 ? (1u << s) + 1 : 1u << 31;
+    return (struct fx_mult){(int32_t)(next() % top), s};
 }
 
 static int32_t input(int wide)
@@ -188,6 +190,8 @@ static void run_curr(enum form f)
             p.v_rest = -3211264, p.v_off = (int32_t)(next() % 20000);
             p.shift = 30, p.p11 = 1068386514, p.p21e = 17179223, p.p21i = 95917727;
             p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
+            if (trial % 4 == 3) /* v_rest as far out as the voltages' bound allows */
+                p.v_rest = -(INT32_MAX - (1 << FX_SOA_V_BITS)), p.p11 = 107374182;
         }
         assert_true(fx_soa_curr_ok(&p));
         struct fx_soa_bounds b = fx_soa_curr_bounds(&p);
@@ -256,6 +260,8 @@ static void run_cond(enum form f)
             p.k_leak = 5368709;
             p.kg_e = (struct fx_mult){824658887, 23}, p.kg_i = (struct fx_mult){575543182, 19};
             p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
+            if (trial % 4 == 3) /* v_rest as far out as the voltages' bound allows */
+                p.v_rest = -(INT32_MAX - (1 << FX_SOA_V_BITS)), p.k_leak = 107374182;
         }
         assert_true(fx_soa_cond_ok(&p));
         struct fx_soa_bounds b = fx_soa_cond_bounds(&p);
@@ -381,6 +387,53 @@ static void run_corners(enum form f)
     }
 }
 
+/* The threshold itself: both models with a membrane that only adds v_off
+ * (lif_curr_exp: p11 = 1; lif_cond_exp: no leak, no conductance), so that
+ * each neuron's new voltage is its old one plus v_off, set to the
+ * threshold, one below and one above; some neurons refractory. */
+static void run_threshold(enum form f)
+{
+    if (!runs(f))
+        skip();
+    const int32_t thresh = -50 * FX_ONE_MV, v_off = 7 * FX_ONE_MV / 100;
+    const struct fx_lif_curr_exp cuba = {
+        .v_rest = -49 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV, .v_thresh = thresh,
+        .v_off = v_off, .p11 = 1 << 30, .p21e = 17179223, .p21i = 95917727, .shift = 30,
+        .p22e = {1052480311, 30}, .p22i = {1063057914, 30}, .refrac_steps = 20};
+    const struct fx_lif_cond_exp coba = {
+        .v_rest = -60 * FX_ONE_MV, .v_reset = -60 * FX_ONE_MV, .v_thresh = thresh,
+        .e_rev_i = -80 * FX_ONE_MV, .v_off = v_off, .p22e = {1052480311, 30},
+        .p22i = {1063057914, 30}, .refrac_steps = 20};
+    for (int curr = 0; curr < 2; curr++) {
+        enum { M = 43 };
+        int32_t v[M], xe[M] = {0}, xi[M] = {0}, ie[M] = {0}, ii[M] = {0};
+        uint32_t refrac[M], fired[M];
+        struct fx_lif_state ref[M];
+        for (int k = 0; k < M; k++) {
+            v[k] = thresh - v_off + k % 3 - 1;
+            refrac[k] = k % 7 == 3 ? 2 : 0;
+            ref[k] = (struct fx_lif_state){v[k], 0, 0, refrac[k]};
+        }
+        struct fx_lif_soa s = {v, xe, xi, refrac};
+        uint32_t nf = curr ? curr_form(f, &cuba, 0, M, s, ie, ii, fired)
+                           : cond_form(f, &coba, 0, M, s, ie, ii, fired);
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < M; k++) {
+            int fire = curr ? fx_lif_curr_exp_step(&cuba, &ref[k], 0, 0)
+                            : fx_lif_cond_exp_step(&coba, &ref[k], 0, 0);
+            if (fire) {
+                assert_true(n < nf);
+                assert_int_equal(fired[n++], k);
+            }
+            if (ref[k].v != v[k] || ref[k].refrac != refrac[k])
+                fail_msg("%s neuron %u: v %d refrac %u, want %d %u", curr ? "curr" : "cond", k,
+                         v[k], refrac[k], ref[k].v, ref[k].refrac);
+        }
+        assert_int_equal(n, nf);
+        assert_int_equal(nf, 24); /* those not refractory, at or above it */
+    }
+}
+
 /* One test per form, so that a skipped form shows as skipped. */
 #define FORM_TESTS(name, call)                                                              \
     static void name##_portable(void **state) { (void)state; call(PORTABLE); }             \
@@ -394,6 +447,7 @@ static void run_float_curr(enum form f);
 static void run_float_cond(enum form f);
 FORM_TESTS(test_curr, run_curr)
 FORM_TESTS(test_cond, run_cond)
+FORM_TESTS(test_threshold, run_threshold)
 FORM_TESTS(test_corners, run_corners)
 FORM_TESTS(test_float_curr, run_float_curr)
 FORM_TESTS(test_float_cond, run_float_cond)
@@ -638,7 +692,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         FORM_ENTRIES(test_curr),       FORM_ENTRIES(test_cond),
-        FORM_ENTRIES(test_corners),    FORM_ENTRIES(test_float_curr),
+        FORM_ENTRIES(test_corners),    FORM_ENTRIES(test_threshold),
+        FORM_ENTRIES(test_float_curr),
         FORM_ENTRIES(test_float_cond), cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_eligibility), cmocka_unit_test(test_bounds),
     };
