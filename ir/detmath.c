@@ -251,33 +251,43 @@ __attribute__((target("avx2"))) static inline bool log4_avx2(__m256d x, __m256d 
     return true;
 }
 
-/* A last two or three go as a group of four whose other lanes are ones;
- * a last one alone goes by itself, which is no slower. */
-__attribute__((target("avx2"))) static void log_n_avx2(const double *x, double *y, size_t n)
+/* y[i] = one(x[i]) for i < n, four at a time by four(), which may decline
+ * a group (one() then takes its lanes).  A last two or three go as a
+ * group of four whose other lanes are `fill`; a last one alone goes by
+ * itself, which is no slower.  Inlined with the functions as constants,
+ * so four() is inlined too. */
+__attribute__((target("avx2"), always_inline)) static inline void
+batch_avx2(bool (*four)(__m256d, __m256d *), double (*one)(double), double fill, const double *x,
+           double *y, size_t n)
 {
     size_t i = 0;
     __m256d r;
     for (; i + 4 <= n; i += 4) {
-        if (log4_avx2(_mm256_loadu_pd(x + i), &r))
+        if (four(_mm256_loadu_pd(x + i), &r))
             _mm256_storeu_pd(y + i, r);
         else
             for (size_t k = i; k < i + 4; k++)
-                y[k] = snn_det_log(x[k]);
+                y[k] = one(x[k]);
     }
     if (i + 1 >= n) {
         if (i < n)
-            y[i] = snn_det_log(x[i]);
+            y[i] = one(x[i]);
         return;
     }
     __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n - i)),
                                        _mm256_setr_epi64x(0, 1, 2, 3));
-    __m256d t = _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_maskload_pd(x + i, lanes),
+    __m256d t = _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(x + i, lanes),
                                  _mm256_castsi256_pd(lanes));
-    if (log4_avx2(t, &r))
+    if (four(t, &r))
         _mm256_maskstore_pd(y + i, lanes, r);
     else
         for (; i < n; i++)
-            y[i] = snn_det_log(x[i]);
+            y[i] = one(x[i]);
+}
+
+__attribute__((target("avx2"))) static void log_n_avx2(const double *x, double *y, size_t n)
+{
+    batch_avx2(log4_avx2, snn_det_log, 1.0, x, y, n);
 }
 
 static bool have_avx2(void)
@@ -304,50 +314,50 @@ void snn_det_log_n(const double *x, double *y, size_t n)
         y[i] = snn_det_log(x[i]);
 }
 
-/* cos(2 pi t) for t in [0, 1/8]. */
+/* cos(2 pi t) = sum COS_C[n] t^(2n), sin(2 pi t) = t sum SIN_C[n] t^(2n),
+ * for t in [0, 1/8]. */
+static const double COS_C[] = { /* (-1)^n (2 pi)^(2n) / (2n)!, n = 0 .. 10 */
+    1.0,
+    -19.739208802178716,
+    64.939394022668296,
+    -85.456817206693728,
+    60.244641371876661,
+    -26.426256783374399,
+    7.9035363713184692,
+    -1.714390711088672,
+    0.28200596845579123,
+    -0.036382841142545669,
+    0.0037798342006800396,
+};
+static const double SIN_C[] = { /* (-1)^n (2 pi)^(2n+1) / (2n+1)!, n = 0 .. 9 */
+    6.2831853071795862,
+    -41.341702240399762,
+    81.605249276075057,
+    -76.705859753061389,
+    42.058693944897655,
+    -15.09464257682299,
+    3.819952584848282,
+    -0.71812230177850056,
+    0.10422916220813984,
+    -0.012031585942120627,
+};
+enum { COS_N = sizeof COS_C / sizeof COS_C[0], SIN_N = sizeof SIN_C / sizeof SIN_C[0] };
+
 static double cos_kernel(double t)
 {
-    static const double c[] = { /* (-1)^n (2 pi)^(2n) / (2n)!, n = 0 .. 10 */
-        1.0,
-        -19.739208802178716,
-        64.939394022668296,
-        -85.456817206693728,
-        60.244641371876661,
-        -26.426256783374399,
-        7.9035363713184692,
-        -1.714390711088672,
-        0.28200596845579123,
-        -0.036382841142545669,
-        0.0037798342006800396,
-    };
-    enum { N = sizeof c / sizeof c[0] };
     double z = t * t;
-    double p = c[N - 1];
-    for (int i = N - 2; i >= 1; i--)
-        p = c[i] + z * p;
+    double p = COS_C[COS_N - 1];
+    for (int i = COS_N - 2; i >= 1; i--)
+        p = COS_C[i] + z * p;
     return 1.0 + z * p;
 }
 
-/* sin(2 pi t) for t in [0, 1/8]. */
 static double sin_kernel(double t)
 {
-    static const double c[] = { /* (-1)^n (2 pi)^(2n+1) / (2n+1)!, n = 0 .. 9 */
-        6.2831853071795862,
-        -41.341702240399762,
-        81.605249276075057,
-        -76.705859753061389,
-        42.058693944897655,
-        -15.09464257682299,
-        3.819952584848282,
-        -0.71812230177850056,
-        0.10422916220813984,
-        -0.012031585942120627,
-    };
-    enum { N = sizeof c / sizeof c[0] };
     double z = t * t;
-    double p = c[N - 1];
-    for (int i = N - 2; i >= 0; i--)
-        p = c[i] + z * p;
+    double p = SIN_C[SIN_N - 1];
+    for (int i = SIN_N - 2; i >= 0; i--)
+        p = SIN_C[i] + z * p;
     return t * p;
 }
 
@@ -371,6 +381,56 @@ double snn_det_cos2pi(double u)
     double r = f > 0.125 ? sin_kernel(0.25 - f) /* cos(2 pi f) = sin(2 pi (1/4 - f)) */
                          : cos_kernel(f);
     return neg ? -r : r;
+}
+
+#ifdef DET_X86
+/* cos(2 pi u) of the four lanes of u into *y, if all four lie within
+ * |u| < 2^52 (not NaN); false (and *y untouched) otherwise.  The steps of
+ * snn_det_cos2pi lane by lane, with both series evaluated and each lane
+ * keeping its own.  Where they differ (u mod 1 is -0 or +0, |f| of -0),
+ * the result does not: cos_kernel(-0) and cos_kernel(+0) are both 1. */
+__attribute__((target("avx2"))) static inline bool cos2pi4_avx2(__m256d u, __m256d *y)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0),
+                  half = _mm256_set1_pd(0.5), quarter = _mm256_set1_pd(0.25);
+    __m256d inside = _mm256_cmp_pd(_mm256_andnot_pd(sign, u), _mm256_set1_pd(0x1p52), _CMP_LT_OQ);
+    if (_mm256_movemask_pd(inside) != 0xF)
+        return false;
+    __m256d f = _mm256_sub_pd(u, _mm256_round_pd(u, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+    f = _mm256_andnot_pd(sign, f);
+    f = _mm256_blendv_pd(f, _mm256_sub_pd(one, f), _mm256_cmp_pd(f, half, _CMP_GT_OQ));
+    __m256d neg = _mm256_cmp_pd(f, quarter, _CMP_GT_OQ);
+    f = _mm256_blendv_pd(f, _mm256_sub_pd(half, f), neg);
+    __m256d use_sin = _mm256_cmp_pd(f, _mm256_set1_pd(0.125), _CMP_GT_OQ);
+    __m256d t = _mm256_blendv_pd(f, _mm256_sub_pd(quarter, f), use_sin);
+    __m256d z = _mm256_mul_pd(t, t);
+    __m256d c = _mm256_set1_pd(COS_C[COS_N - 1]), sn = _mm256_set1_pd(SIN_C[SIN_N - 1]);
+    for (int i = COS_N - 2; i >= 1; i--)
+        c = _mm256_add_pd(_mm256_set1_pd(COS_C[i]), _mm256_mul_pd(z, c));
+    c = _mm256_add_pd(one, _mm256_mul_pd(z, c));
+    for (int i = SIN_N - 2; i >= 0; i--)
+        sn = _mm256_add_pd(_mm256_set1_pd(SIN_C[i]), _mm256_mul_pd(z, sn));
+    sn = _mm256_mul_pd(t, sn);
+    *y = _mm256_xor_pd(_mm256_blendv_pd(c, sn, use_sin), _mm256_and_pd(neg, sign));
+    return true;
+}
+
+__attribute__((target("avx2"))) static void cos2pi_n_avx2(const double *x, double *y, size_t n)
+{
+    batch_avx2(cos2pi4_avx2, snn_det_cos2pi, 0.0, x, y, n);
+}
+#endif
+
+void snn_det_cos2pi_n(const double *x, double *y, size_t n)
+{
+#ifdef DET_X86
+    if (have_avx2()) {
+        cos2pi_n_avx2(x, y, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        y[i] = snn_det_cos2pi(x[i]);
 }
 
 double snn_u01(uint32_t hi, uint32_t lo)

@@ -23,6 +23,9 @@ double snn_det_log(double x);  /* x > 0 */
  * (x and y may be the same array). */
 void snn_det_log_n(const double *x, double *y, size_t n);
 double snn_det_cos2pi(double u); /* cos(2 pi u) */
+/* y[i] = snn_det_cos2pi(x[i]) for i < n, the same bits, several at a time
+ * (x and y may be the same array). */
+void snn_det_cos2pi_n(const double *x, double *y, size_t n);
 
 /* A uniform double in [0, 1) from two 32-bit draws (53 bits). */
 double snn_u01(uint32_t hi, uint32_t lo);

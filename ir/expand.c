@@ -70,10 +70,10 @@ uint32_t snn_delay_steps(double ms, double dt_ms)
 
 /* ---- values ------------------------------------------------------------ */
 
-/* A NORMAL value from one draw's log(1 - u1) and u2: Box-Muller. */
-static inline double box_muller(const struct snn_value *v, double log_1mu1, double u2)
+/* A NORMAL value from one draw's log(1 - u1) and cos(2 pi u2): Box-Muller. */
+static inline double box_muller(const struct snn_value *v, double log_1mu1, double cos_u2)
 {
-    double z = sqrt(-2.0 * log_1mu1) * snn_det_cos2pi(u2);
+    double z = sqrt(-2.0 * log_1mu1) * cos_u2;
     return v->a + v->b * z;
 }
 
@@ -91,7 +91,7 @@ static double draw(const struct snn_value *v, uint32_t c0, uint32_t c1, uint32_t
     for (uint32_t attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         struct snn_philox_out o = snn_philox4x32(c0, c1, c2, stream | attempt << 8, key);
         double u1 = snn_u01(o.v[0], o.v[1]);
-        w = box_muller(v, snn_det_log(1.0 - u1), snn_u01(o.v[2], o.v[3]));
+        w = box_muller(v, snn_det_log(1.0 - u1), snn_det_cos2pi(snn_u01(o.v[2], o.v[3])));
         if (!v->bounded || (w >= v->lo && w <= v->hi))
             return w;
         if (v->bound_mode == SNN_BOUND_CLIP)
@@ -198,8 +198,8 @@ static inline void push(const struct ex *x, struct snn_synapses *s, uint32_t i, 
 
 /* The NORMAL weights and delays of synapses n0 .. s->n - 1 that push()
  * and delay_of() left: draw()'s values, bit for bit, with the first
- * attempts' logarithms taken several at a time (a value out of its bounds
- * is drawn again by draw() itself, from its first attempt). */
+ * attempts' logarithms and cosines taken several at a time (a value out of
+ * its bounds is drawn again by draw() itself, from its first attempt). */
 static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0)
 {
     enum { B = 64 };
@@ -218,6 +218,7 @@ static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0
                 u2[b] = snn_u01(o.v[2], o.v[3]);
             }
             snn_det_log_n(om, om, m);
+            snn_det_cos2pi_n(u2, u2, m);
             for (uint32_t b = 0; b < m; b++) {
                 double w = box_muller(v, om[b], u2[b]);
                 if (v->bounded && !(w >= v->lo && w <= v->hi))

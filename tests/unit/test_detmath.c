@@ -274,6 +274,46 @@ static void test_u01(void **state)
     assert_true(snn_u01(UINT32_MAX, UINT32_MAX) < 1.0);
 }
 
+/* batched(x) into y, and in place in z (a copy of x), give one()'s bits
+ * for each of x[0 .. n), NaNs' too. */
+static void check_batched(const char *name, void (*batched)(const double *, double *, size_t),
+                          double (*one)(double), const double *x, double *y, double *z,
+                          size_t n)
+{
+    batched(x, y, n);
+    memcpy(z, x, n * sizeof *x);
+    batched(z, z, n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t want = bits(one(x[i]));
+        if (bits(y[i]) != want || bits(z[i]) != want)
+            fail_msg("%s(%a): batched %a / %a, alone %a", name, x[i], y[i], z[i],
+                     from_bits(want));
+    }
+}
+
+/* Short runs of a batched function (the last group of a batch), values in
+ * [lo, hi) with one odd lane anywhere: one()'s bits, NaNs' too, and
+ * nothing written past the end. */
+static void short_runs(const char *name, void (*batched)(const double *, double *, size_t),
+                       double (*one)(double), const double *odd, size_t n_odd, double lo,
+                       double hi)
+{
+    double x[8], y[8];
+    for (size_t len = 1; len <= 7; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t w = 0; w < n_odd; w++) {
+                for (size_t i = 0; i < len; i++)
+                    x[i] = i == at ? odd[w] : uniform(lo, hi);
+                y[len] = 42.0;
+                batched(x, y, len);
+                assert_true(y[len] == 42.0);
+                for (size_t i = 0; i < len; i++)
+                    if (bits(y[i]) != bits(one(x[i])))
+                        fail_msg("%s(%a) of %zu: batched %a, alone %a", name, x[i], len, y[i],
+                                 one(x[i]));
+            }
+}
+
 /* snn_det_log_n gives snn_det_log's bits: on positive doubles of every
  * size (the vector form's exponent and its sqrt(2) fold), on 1 - u (what
  * expansion asks), and on groups of four with one lane the vector form
@@ -304,35 +344,9 @@ static void test_log_batched(void **state)
         if (round % 2) /* one odd lane in some groups */
             for (int i = round; i < N; i += 37)
                 x[i] = odd[(size_t)i % (sizeof odd / sizeof odd[0])];
-        size_t n = N - (size_t)round % 4;
-        snn_det_log_n(x, y, n);
-        memcpy(z, x, sizeof x);
-        snn_det_log_n(z, z, n);
-        for (size_t i = 0; i < n; i++) {
-            uint64_t want = bits(snn_det_log(x[i]));
-            if (isnan(x[i])) {
-                assert_true(isnan(y[i]) && isnan(z[i]));
-                continue;
-            }
-            if (bits(y[i]) != want || bits(z[i]) != want)
-                fail_msg("log(%a): batched %a / %a, alone %a", x[i], y[i], z[i],
-                         from_bits(want));
-        }
+        check_batched("log", snn_det_log_n, snn_det_log, x, y, z, N - (size_t)round % 4);
     }
-    /* Short runs (the last group of a batch), with an odd lane anywhere. */
-    for (size_t len = 1; len <= 7; len++)
-        for (size_t at = 0; at <= len; at++)
-            for (size_t w = 0; w < sizeof odd / sizeof odd[0]; w++) {
-                for (size_t i = 0; i < len; i++)
-                    x[i] = i == at ? odd[w] : uniform(0.01, 100.0);
-                y[len] = 42.0;
-                snn_det_log_n(x, y, len);
-                assert_true(y[len] == 42.0); /* nothing written past the end */
-                for (size_t i = 0; i < len; i++)
-                    if (bits(y[i]) != bits(snn_det_log(x[i])) && !isnan(x[i]))
-                        fail_msg("log(%a) of %zu: batched %a, alone %a", x[i], len, y[i],
-                                 snn_det_log(x[i]));
-            }
+    short_runs("log", snn_det_log_n, snn_det_log, odd, sizeof odd / sizeof odd[0], 0.01, 100.0);
     /* Where the significand is sqrt(2), or next to it, at every exponent:
      * the two ways of folding it give different last bits at some. */
     size_t n = 0;
@@ -343,6 +357,47 @@ static void test_log_batched(void **state)
     for (size_t i = 0; i < n; i++)
         if (bits(y[i]) != bits(snn_det_log(x[i])))
             fail_msg("log(%a): batched %a, alone %a", x[i], y[i], snn_det_log(x[i]));
+}
+
+/* snn_det_cos2pi_n gives snn_det_cos2pi's bits: on u in [0, 1) (what
+ * expansion asks), on doubles of every size and sign, at and next to the
+ * points where the reduction changes branch (k/8, and the zeros of u mod
+ * 1), and on groups of four with one lane the vector form must not take
+ * (NaN of either sign, infinite, 2^52 and up; a NaN's bits too), at every
+ * length and in place. */
+static void test_cos2pi_batched(void **state)
+{
+    (void)state;
+    enum { N = 6151 };
+    static double x[N], y[N], z[N];
+    const double odd[] = {NAN, -NAN, INFINITY, -INFINITY, 0x1p52, -0x1p52, 0x1p60, DBL_MAX,
+                          -0.0};
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < N; i++) {
+            switch ((i + round) % 5) {
+            case 0: x[i] = (double)(next_u64() >> 11) * 0x1p-53; break;
+            case 1: x[i] = uniform(-3.0, 3.0); break;
+            case 2: {
+                double k = (double)(next_u64() % 17) / 8.0 - 1.0, d = ldexp(1.0, -50);
+                x[i] = k + (double)((int)(next_u64() % 5) - 2) * d;
+                break;
+            }
+            case 3: x[i] = ldexp(uniform(-1.0, 1.0), (int)(next_u64() % 120) - 60); break;
+            default:
+                do
+                    x[i] = from_bits(next_u64());
+                while (isnan(x[i]));
+                break;
+            }
+        }
+        if (round % 2)
+            for (int i = round; i < N; i += 37)
+                x[i] = odd[(size_t)i % (sizeof odd / sizeof odd[0])];
+        check_batched("cos2pi", snn_det_cos2pi_n, snn_det_cos2pi, x, y, z,
+                      N - (size_t)round % 4);
+    }
+    short_runs("cos2pi", snn_det_cos2pi_n, snn_det_cos2pi, odd, sizeof odd / sizeof odd[0], 0.0,
+               1.0);
 }
 
 /* Golden bit patterns, computed once with this implementation. */
@@ -382,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_log_accuracy),   cmocka_unit_test(test_cos2pi_accuracy),
         cmocka_unit_test(test_special_values), cmocka_unit_test(test_u01),
         cmocka_unit_test(test_pinned_bits),    cmocka_unit_test(test_log_batched),
+        cmocka_unit_test(test_cos2pi_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
