@@ -690,11 +690,12 @@ static inline int fx_soa_curr_avx2_ok(const struct fx_lif_curr_exp *p)
     return p->shift <= 32 && fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i);
 }
 
+/* lif_cond_exp's loop multiplies by -k_leak, which int32 must hold. */
 static inline int fx_soa_cond_avx2_ok(const struct fx_lif_cond_exp *p)
 {
     _Static_assert(FX_COND_GAMMA_SHIFT <= 32, "the AVX2 form shifts by at most 32");
     return fx_soa_avx2_shift(p->kg_e) && fx_soa_avx2_shift(p->kg_i) &&
-           fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i);
+           fx_soa_avx2_shift(p->p22e) && fx_soa_avx2_shift(p->p22i) && p->k_leak != INT32_MIN;
 }
 
 /* The shift of the common case: every decay's, and in practice the

@@ -262,6 +262,8 @@ static void run_cond(enum form f)
             p.p22e = (struct fx_mult){1052480311, 30}, p.p22i = (struct fx_mult){1063057914, 30};
             if (trial % 4 == 3) /* v_rest as far out as the voltages' bound allows */
                 p.v_rest = -(INT32_MAX - (1 << FX_SOA_V_BITS)), p.k_leak = 107374182;
+            if (trial % 4 == 1) /* a leak of -2, whose negation int32 cannot hold */
+                p.k_leak = INT32_MIN;
         }
         assert_true(fx_soa_cond_ok(&p));
         struct fx_soa_bounds b = fx_soa_cond_bounds(&p);
@@ -498,6 +500,10 @@ static void test_eligibility(void **state)
     assert_true(fx_soa_cond_avx2_ok(&c));
     c.kg_i = (struct fx_mult){1, 33};
     assert_false(fx_soa_cond_avx2_ok(&c));
+    c.kg_i = (struct fx_mult){1, 32}, c.k_leak = INT32_MIN; /* -k_leak beyond int32 */
+    assert_false(fx_soa_cond_avx2_ok(&c));
+    c.k_leak = INT32_MIN + 1;
+    assert_true(fx_soa_cond_avx2_ok(&c));
 #endif
 }
 
