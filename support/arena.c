@@ -8,6 +8,8 @@
 #include "support/arena.h"
 #include "support/err.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +27,31 @@ struct snn_arena {
     size_t handed_out;
 };
 
-static long fail_countdown = -1;
+/* Atomic: threads allocate too (the simulator's expansion).  A countdown
+ * at 0 fails every allocation; fail_once sets it to -1 at the first. */
+static _Atomic long fail_countdown = -1;
+static atomic_bool fail_once;
 
-void snn_alloc_fail_after(long n) { fail_countdown = n; }
+void snn_alloc_fail_after(long n)
+{
+    atomic_store(&fail_once, false);
+    atomic_store(&fail_countdown, n);
+}
+
+void snn_alloc_fail_once(long n)
+{
+    atomic_store(&fail_once, true);
+    atomic_store(&fail_countdown, n);
+}
 
 static int should_fail(void)
 {
-    if (fail_countdown < 0)
+    long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    while (n > 0 && !atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
+        ;
+    if (n != 0)
         return 0;
-    if (fail_countdown == 0)
-        return 1;
-    fail_countdown--;
-    return 0;
+    return !atomic_load(&fail_once) || atomic_compare_exchange_strong(&fail_countdown, &n, -1);
 }
 
 void *snn_malloc(size_t n) { return should_fail() ? NULL : malloc(n ? n : 1); }

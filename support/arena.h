@@ -44,8 +44,11 @@ void *snn_calloc(size_t count, size_t size);
 void *snn_realloc(void *p, size_t n);
 void snn_free(void *p);
 
-/* Test hook: after n more successful allocations, every allocation fails
- * until the hook is reset with a negative n.  Not thread-safe: tests only. */
+/* Test hooks: after n more successful allocations, every allocation fails
+ * until the hook is reset with a negative n; or only that one fails (a
+ * caller that goes on after a failure then shows).  Tests only; threads
+ * allocating meanwhile count as one. */
 void snn_alloc_fail_after(long n);
+void snn_alloc_fail_once(long n);
 
 #endif
