@@ -668,7 +668,7 @@ static int expand_from_list(const struct ex *x, struct snn_synapses *s)
 
 /* ---- checks ---------------------------------------------------------------*/
 
-static const char *label(const struct snn_proj *pj, uint32_t proj, char *buf, size_t size)
+const char *snn_expand_label(const struct snn_proj *pj, uint32_t proj, char *buf, size_t size)
 {
     if (pj->name && pj->name[0])
         snprintf(buf, size, "projection '%s'", pj->name);
@@ -715,14 +715,14 @@ static int check(const struct ex *x, struct snn_diag *d)
     if (cn->kind == SNN_CONN_FIXED_NUMBER_POST && x->n_pre > 0 &&
         cn->n > (uint64_t)x->n_post - x->no_self) {
         snn_diag_error(d, &pj->loc, "%s: fixed_number_post n = %u but only %llu post neurons",
-                       label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
+                       snn_expand_label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
                        (unsigned long long)((uint64_t)x->n_post - x->no_self));
         return SNN_ESEMA;
     }
     if (cn->kind == SNN_CONN_FIXED_NUMBER_PRE && x->n_post > 0 &&
         cn->n > (uint64_t)x->n_pre - x->no_self) {
         snn_diag_error(d, &pj->loc, "%s: fixed_number_pre n = %u but only %llu pre neurons",
-                       label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
+                       snn_expand_label(pj, x->proj, buf, sizeof buf), (unsigned)cn->n,
                        (unsigned long long)((uint64_t)x->n_pre - x->no_self));
         return SNN_ESEMA;
     }
@@ -730,7 +730,7 @@ static int check(const struct ex *x, struct snn_diag *d)
         for (uint32_t e = 0; e < cn->n; e++)
             if (cn->list_pre[e] >= x->n_pre || cn->list_post[e] >= x->n_post) {
                 snn_diag_error(d, &pj->loc, "%s: list entry %u (%u, %u) is outside %u x %u",
-                               label(pj, x->proj, buf, sizeof buf), (unsigned)e,
+                               snn_expand_label(pj, x->proj, buf, sizeof buf), (unsigned)e,
                                (unsigned)cn->list_pre[e], (unsigned)cn->list_post[e],
                                (unsigned)x->n_pre, (unsigned)x->n_post);
                 return SNN_ESEMA;
@@ -746,8 +746,8 @@ static int check(const struct ex *x, struct snn_diag *d)
     for (int q = 0; q < 2; q++)
         if (v[q] && v[q]->n != total) {
             snn_diag_error(d, &v[q]->loc, "%s: %u %s listed but the connector makes %llu synapses",
-                           label(pj, x->proj, buf, sizeof buf), (unsigned)v[q]->n, what[q],
-                           (unsigned long long)total);
+                           snn_expand_label(pj, x->proj, buf, sizeof buf), (unsigned)v[q]->n,
+                           what[q], (unsigned long long)total);
             return SNN_ESEMA;
         }
     return 0;
@@ -814,9 +814,23 @@ int snn_expand(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32
         char buf[160];
         out->n = n0;
         snn_diag_error(d, &x.pj->loc, "%s: out of memory expanding its synapses",
-                       label(x.pj, proj, buf, sizeof buf));
+                       snn_expand_label(x.pj, proj, buf, sizeof buf));
     }
     return rc;
+}
+
+bool snn_expand_slices_cheaply(const struct snn_net *net, uint32_t proj)
+{
+    struct ex x;
+    setup(&x, net, proj);
+    switch (x.cn->kind) {
+    case SNN_CONN_ALL_TO_ALL:
+    case SNN_CONN_ONE_TO_ONE:
+    case SNN_CONN_FIXED_NUMBER_POST: return true; /* a list's order is arithmetic */
+    case SNN_CONN_FIXED_PROBABILITY:
+    case SNN_CONN_MATRIX: return !x.need_k;
+    default: return false; /* fixed_number_pre draws by column, from_list sorts */
+    }
 }
 
 uint64_t snn_expand_max_fan_in(const struct snn_net *net, uint32_t proj)

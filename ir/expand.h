@@ -3,9 +3,10 @@
  *
  * Expansion is a pure function of (network, seed, projection, the slice
  * asked for): every random choice is one Philox draw whose counter names
- * the projection, the neurons and the purpose (docs/connectivity.md), so the reference simulator, the mapper and the board
- * images see exactly the same synapses on any machine, and any slice of a
- * projection can be regenerated alone.
+ * the projection, the neurons and the purpose (docs/connectivity.md), so
+ * the reference simulator, the mapper and the board images see exactly the
+ * same synapses on any machine, and any slice of a projection can be
+ * regenerated alone.
  */
 #ifndef SNN_IR_EXPAND_H
 #define SNN_IR_EXPAND_H
@@ -58,6 +59,19 @@ double snn_value_neuron(const struct snn_net *net, uint32_t pop, unsigned slot, 
 int snn_expand_count(const struct snn_net *net, uint32_t proj, uint32_t pre_lo, uint32_t pre_hi,
                      const uint32_t *post_bounds, uint32_t n_post_slices, uint32_t *counts,
                      struct snn_diag *d);
+
+/* "projection 'NAME'", or "projection #proj" for one without a name, in
+ * buf: how the errors of expansion name a projection. */
+const char *snn_expand_label(const struct snn_proj *pj, uint32_t proj, char *buf, size_t size);
+
+/* Whether expanding a slice of pre neurons of projection proj costs in
+ * proportion to the slice, so that slices can be expanded apart (by
+ * different threads) for about the price of the whole: the connectors
+ * drawn row by row (all_to_all, one_to_one, fixed_probability,
+ * fixed_number_post, a matrix), unless a list of weights or delays makes
+ * every slice count the synapses of the rows before it.  The synapses do
+ * not depend on the slicing either way. */
+bool snn_expand_slices_cheaply(const struct snn_net *net, uint32_t proj);
 
 /* A bound on the delay in timesteps of every synapse of projection proj,
  * from its delay value without expanding (docs/connectivity.md): exact

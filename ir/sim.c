@@ -388,44 +388,195 @@ static int check_memory(struct sim *s, uint32_t D)
     return 0;
 }
 
-/* Expands projection j into rows (the expansion buffer syn is reused
- * from one projection to the next: its capacity stays, so the pages are
- * touched once).  A weight or delay shared by every synapse is kept once,
- * not per synapse. */
-static int build_proj(struct sim *s, uint32_t j, struct snn_synapses *syn, uint32_t *max_delay)
+/* ---- expansion into rows ------------------------------------------------ */
+
+/* A big projection is expanded in slices of its pre neurons by all the
+ * threads at once, when slices cost what their share of the rows does
+ * (snn_expand_slices_cheaply()): about SLICES_PER_THREAD a thread, taken
+ * in turn so that a slow one holds no other up; fewer than
+ * SLICE_MIN_SYNAPSES synapses expected make one slice.  The synapses of a
+ * slice do not depend on the others (docs/connectivity.md), so the rows
+ * are the same for any slicing and any number of threads. */
+#define SLICES_PER_THREAD 8u
+#define SLICE_MIN_SYNAPSES 8192.0
+#define MAX_SLICES (SNN__MAX_THREADS * SLICES_PER_THREAD)
+
+struct slice {
+    struct snn_synapses syn; /* its buffer keeps its capacity from one projection to the next */
+    uint32_t lo, hi;         /* pre neurons */
+    uint64_t off;            /* where its synapses start in the projection's rows */
+    uint32_t max_delay;
+    bool same_delay, same_weight; /* every synapse has the slice's first delay, weight (bits) */
+    int err;
+};
+
+/* The slices of projection j, the threads' work in one of two phases:
+ * expanding them, then writing them into the rows. */
+struct expansion {
+    struct sim *s;
+    uint32_t j;
+    struct slice *sl;
+    uint32_t n_sl;
+    int phase;
+    struct snn_diag *d;      /* s->d when one thread expands, else NULL */
+    atomic_uint next;        /* the next slice to take */
+};
+
+static void expand_slice(const struct expansion *x, struct slice *sl)
+{
+    struct snn_synapses *syn = &sl->syn;
+    syn->n = 0;
+    sl->err = snn_expand(x->s->net, x->j, sl->lo, sl->hi, 0, UINT32_MAX, syn, x->d);
+    sl->max_delay = 1;
+    sl->same_delay = sl->same_weight = true;
+    for (uint64_t k = 0; k < syn->n && !sl->err; k++) {
+        SNN_ASSERT(syn->delay_steps[k] >= 1 && syn->delay_steps[k] <= SNN_MAX_DELAY_STEPS);
+        if (syn->delay_steps[k] > sl->max_delay)
+            sl->max_delay = syn->delay_steps[k];
+        sl->same_delay &= syn->delay_steps[k] == syn->delay_steps[0];
+        sl->same_weight &= !memcmp(&syn->weight[k], &syn->weight[0], sizeof(double));
+    }
+}
+
+/* Writes a slice's synapses into the rows at sl->off, and the starts of
+ * its rows' segments: each row split at the post population's thread
+ * boundaries (posts ascend within a row). */
+static void fill_slice(const struct expansion *x, const struct slice *sl)
+{
+    const struct sim *s = x->s;
+    const struct rt_proj *rp = &s->projs[x->j];
+    const struct snn_proj *pj = &s->net->projs[x->j];
+    const struct snn_synapses *syn = &sl->syn;
+    const struct snn_qpop *qp = rp->fixed ? &s->q->pops[pj->post] : NULL;
+    uint64_t o = sl->off, n = syn->n;
+    for (uint64_t k = 0; k < n; k++) {
+        if (rp->tgt16)
+            rp->tgt16[o + k] = (uint16_t)syn->post[k];
+        else
+            rp->tgt[o + k] = syn->post[k];
+        if (rp->delay)
+            rp->delay[o + k] = (uint8_t)syn->delay_steps[k];
+        if (rp->wq)
+            rp->wq[o + k] = snn_quantize_weight(qp, pj->receptor, syn->weight[k]);
+        else if (rp->wf)
+            rp->wf[o + k] = syn->weight[k];
+    }
+    unsigned T = s->T;
+    const uint32_t *bound = s->pops[pj->post].lo;
+    uint64_t k = 0;
+    for (uint32_t i = sl->lo; i < sl->hi; i++) {
+        uint64_t *seg = &rp->seg[(size_t)i * (T + 1)];
+        for (unsigned b = 0; b < T; b++) {
+            while (k < n && syn->pre[k] == i && syn->post[k] < bound[b])
+                k++;
+            seg[b] = o + k;
+        }
+        while (k < n && syn->pre[k] == i)
+            k++;
+        seg[T] = o + k;
+    }
+}
+
+static void expansion_work(struct expansion *x)
+{
+    for (unsigned c; (c = atomic_fetch_add(&x->next, 1)) < x->n_sl;)
+        if (x->phase == 0)
+            expand_slice(x, &x->sl[c]);
+        else
+            fill_slice(x, &x->sl[c]);
+}
+
+static void *expansion_main(void *arg)
+{
+    expansion_work(arg);
+    return NULL;
+}
+
+/* Runs a phase on up to `threads` threads (this one among them): the
+ * slices are shared out as the threads come, so fewer than asked (a
+ * thread that could not be started) only take longer. */
+static void expansion_phase(struct expansion *x, int phase, unsigned threads)
+{
+    pthread_t th[SNN__MAX_THREADS];
+    unsigned started = 0;
+    x->phase = phase;
+    atomic_store(&x->next, 0);
+    if (threads > x->n_sl)
+        threads = x->n_sl;
+    for (unsigned k = 1; k < threads; k++)
+        if (!pthread_create(&th[started], NULL, expansion_main, x))
+            started++;
+    expansion_work(x);
+    for (unsigned k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+}
+
+/* Expands projection j into rows, using the slice buffers sl (MAX_SLICES
+ * of them).  A weight or delay shared by every synapse is kept once, not
+ * per synapse. */
+static int build_proj(struct sim *s, uint32_t j, struct slice *sl, uint32_t *max_delay)
 {
     const struct snn_net *net = s->net;
     const struct snn_proj *pj = &net->projs[j];
     struct rt_proj *rp = &s->projs[j];
-    syn->n = 0;
-    int err = snn_expand(net, j, 0, UINT32_MAX, 0, UINT32_MAX, syn, s->d);
-    if (err)
-        return err;
-    uint64_t n = syn->n;
     uint32_t npre = net->pops[pj->pre].size;
+    unsigned T = s->T;
+    uint32_t n_sl = 1;
+    if (T > 1 && expected_synapses(net, pj) >= SLICE_MIN_SYNAPSES &&
+        snn_expand_slices_cheaply(net, j))
+        n_sl = npre < T * SLICES_PER_THREAD ? (npre ? npre : 1) : T * SLICES_PER_THREAD;
+    struct expansion x = {.s = s, .j = j, .sl = sl, .n_sl = n_sl, .d = s->d};
+    if (n_sl > 1) {
+        /* An empty slice reports what makes the projection impossible to
+         * expand (a slice could only run out of memory then, reported
+         * below): the threads' slices report nothing. */
+        struct snn_synapses none = {0};
+        int err = snn_expand(net, j, 0, 0, 0, UINT32_MAX, &none, s->d);
+        snn_synapses_free(&none);
+        if (err)
+            return err;
+        x.d = NULL;
+    }
+    for (uint32_t c = 0; c < n_sl; c++) {
+        sl[c].lo = (uint32_t)((uint64_t)npre * c / n_sl);
+        sl[c].hi = (uint32_t)((uint64_t)npre * (c + 1) / n_sl);
+    }
+    expansion_phase(&x, 0, T);
+    uint64_t n = 0;
+    const struct slice *first = NULL; /* the first slice with synapses */
+    bool wsame = true;
+    rp->same_delay = 1;
+    for (uint32_t c = 0; c < n_sl; c++) {
+        if (sl[c].err) {
+            char buf[160];
+            if (sl[c].err == SNN_ENOMEM && !x.d) /* as snn_expand() says it */
+                snn_diag_error(s->d, &pj->loc, "%s: out of memory expanding its synapses",
+                               snn_expand_label(pj, j, buf, sizeof buf));
+            return sl[c].err;
+        }
+        sl[c].off = n;
+        n += sl[c].syn.n;
+        if (!sl[c].syn.n)
+            continue;
+        if (sl[c].max_delay > *max_delay)
+            *max_delay = sl[c].max_delay;
+        if (!first) {
+            first = &sl[c];
+            rp->same_delay = first->syn.delay_steps[0];
+        }
+        if (!sl[c].same_delay || sl[c].syn.delay_steps[0] != rp->same_delay)
+            rp->same_delay = 0;
+        if (!sl[c].same_weight ||
+            memcmp(&sl[c].syn.weight[0], &first->syn.weight[0], sizeof(double)))
+            wsame = false;
+    }
     rp->pre = pj->pre;
     rp->post = pj->post;
     rp->rec = pj->receptor == SNN_RECEPTOR_INH;
     rp->fixed = !s->o->float64;
-    /* Shared weight (the same bits: float sums must not change even in
-     * the sign of a zero) and shared delay. */
-    bool wsame = true;
-    rp->same_delay = n ? syn->delay_steps[0] : 1;
-    for (uint64_t k = 0; k < n; k++) {
-        SNN_ASSERT(syn->delay_steps[k] >= 1 && syn->delay_steps[k] <= SNN_MAX_DELAY_STEPS);
-        if (syn->delay_steps[k] > *max_delay)
-            *max_delay = syn->delay_steps[k];
-        if (syn->delay_steps[k] != rp->same_delay)
-            rp->same_delay = 0;
-        if (wsame && memcmp(&syn->weight[k], &syn->weight[0], sizeof(double)))
-            wsame = false;
-    }
     size_t cells = n ? n : 1;
-    bool narrow = net->pops[pj->post].size <= 65536;
-    uint64_t *row = snn_calloc((size_t)npre + 1, sizeof *row);
-    unsigned T = s->T;
     rp->seg = snn_arena_array(s->arena, (size_t)npre * (T + 1) + 1, sizeof *rp->seg);
-    if (narrow)
+    if (net->pops[pj->post].size <= 65536)
         rp->tgt16 = snn_arena_array(s->arena, cells, sizeof *rp->tgt16);
     else
         rp->tgt = snn_arena_array(s->arena, cells, sizeof *rp->tgt);
@@ -435,46 +586,17 @@ static int build_proj(struct sim *s, uint32_t j, struct snn_synapses *syn, uint3
         rp->wq = snn_arena_array(s->arena, cells, sizeof *rp->wq);
     else if (!wsame)
         rp->wf = snn_arena_array(s->arena, cells, sizeof *rp->wf);
-    if (!row || !rp->seg || (!rp->tgt16 && !rp->tgt) || (!rp->same_delay && !rp->delay) ||
-        (!wsame && !rp->wq && !rp->wf)) {
-        snn_free(row);
+    if (!rp->seg || (!rp->tgt16 && !rp->tgt) || (!rp->same_delay && !rp->delay) ||
+        (!wsame && !rp->wq && !rp->wf))
         return SNN_ENOMEM;
-    }
-    const struct snn_qpop *qp = rp->fixed ? &s->q->pops[pj->post] : NULL;
-    if (wsame && n) {
-        if (qp)
-            rp->wq_c = snn_quantize_weight(qp, pj->receptor, syn->weight[0]);
+    if (wsame && first) {
+        if (rp->fixed)
+            rp->wq_c = snn_quantize_weight(&s->q->pops[pj->post], pj->receptor,
+                                           first->syn.weight[0]);
         else
-            rp->wf_c = syn->weight[0];
+            rp->wf_c = first->syn.weight[0];
     }
-    for (uint64_t k = 0; k < n; k++) {
-        row[syn->pre[k] + 1]++;
-        if (narrow)
-            rp->tgt16[k] = (uint16_t)syn->post[k];
-        else
-            rp->tgt[k] = syn->post[k];
-        if (rp->delay)
-            rp->delay[k] = (uint8_t)syn->delay_steps[k];
-        if (rp->wq)
-            rp->wq[k] = snn_quantize_weight(qp, pj->receptor, syn->weight[k]);
-        else if (rp->wf)
-            rp->wf[k] = syn->weight[k];
-    }
-    for (uint32_t i = 0; i < npre; i++)
-        row[i + 1] += row[i];
-    /* Split each row at the post population's thread boundaries (posts
-     * ascend within a row). */
-    const uint32_t *bound = s->pops[pj->post].lo;
-    for (uint32_t i = 0; i < npre; i++) {
-        uint64_t k = row[i];
-        for (unsigned b = 0; b < T; b++) {
-            while (k < row[i + 1] && syn->post[k] < bound[b])
-                k++;
-            rp->seg[(size_t)i * (T + 1) + b] = k;
-        }
-        rp->seg[(size_t)i * (T + 1) + T] = row[i + 1];
-    }
-    snn_free(row);
+    expansion_phase(&x, 1, T);
     s->synapses += n;
     return 0;
 }
@@ -719,10 +841,14 @@ static int setup(struct sim *s)
     for (unsigned k = 0; k < 2 * s->T; k++)
         atomic_init(&((struct post *)(s->posts + k * s->post_bytes))->seq, 0);
     uint32_t max_delay = 1;
-    struct snn_synapses syn = {0};
+    struct slice *sl = snn_calloc(MAX_SLICES, sizeof *sl);
+    if (!sl)
+        return SNN_ENOMEM;
     for (uint32_t j = 0; j < net->n_projs && !err; j++)
-        err = build_proj(s, j, &syn, &max_delay);
-    snn_synapses_free(&syn);
+        err = build_proj(s, j, sl, &max_delay);
+    for (uint32_t c = 0; c < MAX_SLICES; c++)
+        snn_synapses_free(&sl[c].syn);
+    snn_free(sl);
     if (err)
         return err;
     uint32_t D = 2;

@@ -443,6 +443,39 @@ static int trace_v(void *ctx, uint32_t step, uint32_t pop, uint32_t neuron, doub
     return log_v(&((struct trace *)ctx)->v, step, pop, neuron, v);
 }
 
+/* One thread's run of net with options o (steps and arithmetic set) into
+ * ref, which every population must fire at least 100 times in; o is left
+ * for the runs to compare with it, st with the run's figures. */
+static void reference_run(const struct snn_net *net, struct snn_sim_opts *o, struct trace *ref,
+                          struct snn_sim_stats *st)
+{
+    uint64_t pop_spikes[8];
+    assert_true(net->n_pops <= 8);
+    *st = (struct snn_sim_stats){.pop_spikes = pop_spikes};
+    o->threads = 1;
+    o->ctx = ref;
+    o->on_spikes = trace_spikes;
+    o->all_spikes = true;
+    o->on_v = trace_v;
+    assert_int_equal(snn_sim_run(net, o, NULL, st), 0);
+    for (uint32_t p = 0; p < net->n_pops; p++)
+        if (pop_spikes[p] < 100)
+            fail_msg("population %u fired only %llu times", p, (unsigned long long)pop_spikes[p]);
+    st->pop_spikes = NULL;
+}
+
+static bool same_trace(const struct trace *a, const struct trace *b)
+{
+    return same(&a->spikes, &b->spikes) && a->v.n == b->v.n &&
+           !memcmp(a->v.v, b->v.v, a->v.n * sizeof *a->v.v);
+}
+
+static void trace_free(struct trace *t)
+{
+    snn_spike_list_free(&t->spikes);
+    free(t->v.v);
+}
+
 /* The threads' parts move as the run goes (at random here, some of them
  * empty, as often as every step): spikes and voltages stay those of one
  * thread, in both arithmetics.  So does the measured balancing itself. */
@@ -455,15 +488,9 @@ static void test_moving_shares_change_nothing(void **state)
     };
     for (int fl = 0; fl < 2; fl++) {
         struct trace ref = {0};
-        struct snn_sim_opts o = {.steps = 1200, .float64 = fl, .threads = 1, .ctx = &ref,
-                                 .on_spikes = trace_spikes, .all_spikes = true, .on_v = trace_v};
-        uint64_t pop_spikes[4];
-        struct snn_sim_stats st = {.pop_spikes = pop_spikes};
-        assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
-        for (uint32_t p = 0; p < 4; p++)
-            if (pop_spikes[p] < 100)
-                fail_msg("population %u fired only %llu times", p,
-                         (unsigned long long)pop_spikes[p]);
+        struct snn_sim_opts o = {.steps = 1200, .float64 = fl};
+        struct snn_sim_stats st;
+        reference_run(net, &o, &ref, &st);
         for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
             struct trace got = {0};
             o.threads = runs[r].threads;
@@ -475,19 +502,137 @@ static void test_moving_shares_change_nothing(void **state)
             if (runs[r].shuffle && st.share_moves < 1200 / runs[r].every / 2)
                 fail_msg("shares moved %llu times in %u looks", (unsigned long long)st.share_moves,
                          1200 / runs[r].every);
-            if (!same(&ref.spikes, &got.spikes) || ref.v.n != got.v.n ||
-                memcmp(ref.v.v, got.v.v, ref.v.n * sizeof *ref.v.v))
+            if (!same_trace(&ref, &got))
                 fail_msg("%s, %u threads, shares moved every %u steps (shuffle %llu): "
                          "the run differs from one thread's",
                          fl ? "float64" : "fixed point", runs[r].threads, runs[r].every,
                          (unsigned long long)runs[r].shuffle);
-            snn_spike_list_free(&got.spikes);
-            free(got.v.v);
+            trace_free(&got);
         }
-        snn_spike_list_free(&ref.spikes);
-        free(ref.v.v);
+        trace_free(&ref);
     }
     snn_net_free(net);
+}
+
+/* Projections big enough to be expanded in slices by the threads at once
+ * (and one that is not): fixed_probability with weights and delays drawn
+ * per synapse; a matrix whose weight is the same within each slice but not
+ * between the halves; all_to_all with a list of delays, likewise;
+ * fixed_number_post. */
+static struct snn_net *sliced_net(uint64_t seed, double *matrix, double *delays)
+{
+    struct snn_net *net = snn_net_new();
+    net->dt_ms = 0.1;
+    net->seed = seed;
+    struct snn_pop *in = snn_net_add_pop(net, "in", SNN_MODEL_SPIKE_SOURCE_POISSON, 128);
+    set(in, "rate", 40.0);
+    struct snn_pop *a = snn_net_add_pop(net, "a", SNN_MODEL_LIF_CURR_EXP, 500);
+    struct snn_pop *b = snn_net_add_pop(net, "b", SNN_MODEL_LIF_COND_EXP, 256);
+    set(a, "tau_refrac", 2.0);
+    set(b, "tau_refrac", 2.0);
+    a->record = b->record = SNN_REC_V;
+    /* fixed_probability: one slice (about 6400 synapses), then slices */
+    static const struct { uint32_t pre; double w0, w1, d1; enum snn_receptor rec; } fp[] = {
+        {0, 0.05, 0.5, 2.0, SNN_RECEPTOR_EXC}, {1, 0.01, 0.06, 3.0, SNN_RECEPTOR_INH},
+    };
+    struct snn_proj *pj;
+    for (int k = 0; k < 2; k++) {
+        pj = snn_net_add_proj(net, fp[k].pre, 1);
+        pj->conn.kind = SNN_CONN_FIXED_PROBABILITY;
+        pj->conn.p = 0.1;
+        pj->weight.kind = SNN_VAL_UNIFORM;
+        pj->weight.a = fp[k].w0;
+        pj->weight.b = fp[k].w1;
+        pj->delay.kind = SNN_VAL_UNIFORM;
+        pj->delay.a = 0.1;
+        pj->delay.b = fp[k].d1;
+        pj->receptor = fp[k].rec;
+    }
+    pj = snn_net_add_proj(net, 0, 2); /* 128 x 256: two weights, by rows */
+    pj->conn.kind = SNN_CONN_MATRIX;
+    for (uint32_t i = 0; i < 128; i++)
+        for (uint32_t j = 0; j < 256; j++)
+            matrix[i * 256 + j] = i < 64 ? 0.002 : 0.004;
+    pj->conn.matrix = matrix;
+    pj = snn_net_add_proj(net, 0, 2); /* 128 x 256: two delays, by rows */
+    pj->conn.kind = SNN_CONN_ALL_TO_ALL;
+    pj->weight.c = 0.001;
+    pj->delay.kind = SNN_VAL_LIST;
+    pj->delay.n = 128 * 256;
+    for (uint32_t k = 0; k < 128 * 256; k++)
+        delays[k] = k < 64 * 256 ? 0.1 : 1.5;
+    pj->delay.list = delays;
+    pj = snn_net_add_proj(net, 1, 2); /* 500 x 20 */
+    pj->conn.kind = SNN_CONN_FIXED_NUMBER_POST;
+    pj->conn.n = 20;
+    pj->weight.c = 0.002;
+    pj->delay.c = 0.7;
+    assert_int_equal(snn_ir_verify(net, NULL), 0);
+    return net;
+}
+
+/* Slicing the expansion among threads changes no synapse: spikes and
+ * voltages are one thread's, bit for bit, in both arithmetics. */
+static void test_sliced_expansion_changes_nothing(void **state)
+{
+    (void)state;
+    double *matrix = malloc(128 * 256 * sizeof *matrix);
+    double *delays = malloc(128 * 256 * sizeof *delays);
+    assert_true(matrix && delays);
+    struct snn_net *net = sliced_net(5, matrix, delays);
+    for (int fl = 0; fl < 2; fl++) {
+        struct trace ref = {0};
+        struct snn_sim_opts o = {.steps = 600, .float64 = fl};
+        struct snn_sim_stats st;
+        reference_run(net, &o, &ref, &st);
+        uint64_t synapses = st.synapses;
+        for (unsigned threads = 2; threads <= 5; threads += 3) {
+            struct trace got = {0};
+            o.threads = threads;
+            o.ctx = &got;
+            assert_int_equal(snn_sim_run(net, &o, NULL, &st), 0);
+            assert_int_equal(st.synapses, synapses);
+            if (!same_trace(&ref, &got))
+                fail_msg("%s, %u threads: the run differs from one thread's",
+                         fl ? "float64" : "fixed point", threads);
+            trace_free(&got);
+        }
+        trace_free(&ref);
+    }
+    snn_net_free(net);
+    free(matrix);
+    free(delays);
+}
+
+/* A projection that cannot be expanded is reported once, with its place,
+ * whether the threads would have sliced it or not. */
+static void test_bad_projection_reported_once(void **state)
+{
+    (void)state;
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        struct snn_net *net = snn_net_new();
+        net->dt_ms = 0.1;
+        snn_net_add_pop(net, "a", SNN_MODEL_LIF_CURR_EXP, 20000);
+        snn_net_add_pop(net, "b", SNN_MODEL_LIF_CURR_EXP, 10);
+        struct snn_proj *pj = snn_net_add_proj(net, 0, 1);
+        pj->conn.kind = SNN_CONN_FIXED_NUMBER_POST;
+        pj->conn.n = 11;
+        pj->weight.c = 0.1;
+        pj->loc = (struct snn_loc){"net.yaml", 7, 5, 1};
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        struct snn_diag *d = snn_diag_new(f);
+        struct snn_sim_opts o = {.steps = 1, .threads = threads};
+        assert_int_equal(snn_sim_run(net, &o, d, NULL), SNN_ESEMA);
+        assert_int_equal(snn_diag_errors(d), 1);
+        snn_diag_free(d);
+        fclose(f);
+        assert_non_null(strstr(text, "net.yaml:7:5: error: "));
+        assert_non_null(strstr(text, "fixed_number_post n = 11 but only 10 post neurons"));
+        free(text);
+        snn_net_free(net);
+    }
 }
 
 static void test_events_are_counted(void **state)
@@ -622,6 +767,48 @@ static void test_allocation_failures_are_clean(void **state)
     snn_net_free(net);
 }
 
+/* The same when the threads expanding a projection's slices run out of
+ * memory, at any of their allocations. */
+static void test_allocation_failures_in_slices_are_clean(void **state)
+{
+    (void)state;
+    double *matrix = malloc(128 * 256 * sizeof *matrix);
+    double *delays = malloc(128 * 256 * sizeof *delays);
+    assert_true(matrix && delays);
+    struct snn_net *net = sliced_net(5, matrix, delays);
+    struct snn_spike_list ref = {0};
+    struct snn_sim_opts o = {.steps = 400, .threads = 2, .ctx = &ref, .on_spikes = collect,
+                             .all_spikes = true};
+    assert_int_equal(snn_sim_run(net, &o, NULL, NULL), 0);
+    for (int once = 0; once < 2; once++) {
+        int failed = 0, ok = 0;
+        for (long n = 0; n < 3000 && ok < 3; n += n < 600 ? 1 : 13) {
+            struct snn_spike_list out = {0};
+            o.ctx = &out;
+            if (once)
+                snn_alloc_fail_once(n);
+            else
+                snn_alloc_fail_after(n);
+            int err = snn_sim_run(net, &o, NULL, NULL);
+            snn_alloc_fail_after(-1);
+            if (err == 0) {
+                if (!same(&ref, &out))
+                    fail_msg("allocation %ld failed%s: a different run", n, once ? " alone" : "");
+                ok++;
+            } else {
+                assert_int_equal(err, SNN_ENOMEM);
+                failed++;
+            }
+            snn_spike_list_free(&out);
+        }
+        assert_true(ok == 3 && failed > 300);
+    }
+    snn_spike_list_free(&ref);
+    snn_net_free(net);
+    free(matrix);
+    free(delays);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,10 +822,13 @@ int main(void)
         cmocka_unit_test(test_failing_output_stops_all_threads),
         cmocka_unit_test(test_voltages_with_threads),
         cmocka_unit_test(test_moving_shares_change_nothing),
+        cmocka_unit_test(test_sliced_expansion_changes_nothing),
+        cmocka_unit_test(test_bad_projection_reported_once),
         cmocka_unit_test(test_events_are_counted),
         cmocka_unit_test(test_fan_out_narrow_and_wide_rows),
         cmocka_unit_test(test_too_big_is_an_error),
         cmocka_unit_test(test_allocation_failures_are_clean),
+        cmocka_unit_test(test_allocation_failures_in_slices_are_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
