@@ -33,6 +33,9 @@ struct q {
     struct snn_diag *d;
     double *tmp;      /* scratch column, size of the largest population */
     const struct snn_loc *loc; /* the population being quantized */
+    uint32_t n;       /* its parameter records computed: 1 when they are all the same */
+    void *par;        /* its parameter records (alloc_model) */
+    size_t par_size;
     int err;
 };
 
@@ -214,13 +217,14 @@ static void put_steps(struct q *q, const char *where, const char *what, const do
     add_report(q, where, what, "ms", xmax, abs_err, xmax > 0 ? abs_err / xmax : 0);
 }
 
-/* Fills q->tmp with parameter `name` of every neuron of population p. */
+/* Fills q->tmp with parameter `name` of the first q->n neurons of
+ * population p. */
 static const double *col(struct q *q, uint32_t p, const char *name)
 {
     const struct snn_pop *pop = &q->net->pops[p];
     int slot = snn_model_param(pop->model, name);
     SNN_ASSERT(slot >= 0);
-    for (uint32_t i = 0; i < pop->size; i++)
+    for (uint32_t i = 0; i < q->n; i++)
         q->tmp[i] = snn_value_neuron(q->net, p, (unsigned)slot, false, i);
     return q->tmp;
 }
@@ -375,15 +379,21 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
 {
     struct snn_arena *a = q->qn->arena;
     void *p = NULL, *s = NULL;
+#define RECORDS(field) \
+    (q->par_size = sizeof *qp->field, p = qp->field = snn_arena_array(a, n, q->par_size))
     switch (qp->model) {
-    case FX_MODEL_LIF_CURR_EXP: p = qp->lif_curr_exp = snn_arena_array(a, n, sizeof *qp->lif_curr_exp); break;
-    case FX_MODEL_LIF_COND_EXP: p = qp->lif_cond_exp = snn_arena_array(a, n, sizeof *qp->lif_cond_exp); break;
-    case FX_MODEL_IF_CURR_DELTA: p = qp->if_curr_delta = snn_arena_array(a, n, sizeof *qp->if_curr_delta); break;
-    case FX_MODEL_IZHIKEVICH: p = qp->izhikevich = snn_arena_array(a, n, sizeof *qp->izhikevich); break;
-    case FX_MODEL_IF: p = qp->if_ = snn_arena_array(a, n, sizeof *qp->if_); break;
-    case FX_MODEL_SPIKE_SOURCE_POISSON: p = qp->poisson = snn_arena_array(a, n, sizeof *qp->poisson); break;
-    case FX_MODEL_SPIKE_SOURCE_ARRAY: p = qp->src_off = snn_arena_array(a, (size_t)n + 1, sizeof(uint32_t)); break;
+    case FX_MODEL_LIF_CURR_EXP: RECORDS(lif_curr_exp); break;
+    case FX_MODEL_LIF_COND_EXP: RECORDS(lif_cond_exp); break;
+    case FX_MODEL_IF_CURR_DELTA: RECORDS(if_curr_delta); break;
+    case FX_MODEL_IZHIKEVICH: RECORDS(izhikevich); break;
+    case FX_MODEL_IF: RECORDS(if_); break;
+    case FX_MODEL_SPIKE_SOURCE_POISSON: RECORDS(poisson); break;
+    case FX_MODEL_SPIKE_SOURCE_ARRAY:
+        q->par_size = 0; /* no parameters: its spike steps, per neuron */
+        p = qp->src_off = snn_arena_array(a, (size_t)n + 1, sizeof(uint32_t));
+        break;
     }
+#undef RECORDS
     switch (qp->model) {
     case FX_MODEL_LIF_CURR_EXP:
     case FX_MODEL_LIF_COND_EXP:
@@ -392,6 +402,7 @@ static int alloc_model(struct q *q, struct snn_qpop *qp, uint32_t n)
     case FX_MODEL_IF: s = qp->if0 = snn_arena_array(a, n, sizeof *qp->if0); break;
     default: s = p; break;
     }
+    q->par = p;
     return p && s ? 0 : SNN_ENOMEM;
 }
 
@@ -435,7 +446,7 @@ static const struct lif_layout lif_layouts[] = {
 static void put_k_in(struct q *q, const char *name, const struct snn_qpop *qp, void *arr,
                      size_t stride, size_t off_e, size_t off_i)
 {
-    uint32_t n = qp->size;
+    uint32_t n = q->n;
     static const char *const what[2] = {"k_in_e (weight LSB in Q16 mV)",
                                         "k_in_i (weight LSB in Q16 mV)"};
     for (int r = 0; r < 2; r++) {
@@ -451,15 +462,23 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
     const struct snn_pop *pop = &net->pops[p];
     struct snn_qpop *qp = &q->qn->pops[p];
     const char *name = pop->name;
-    uint32_t n = pop->size;
+    uint32_t size = pop->size;
     double h = net->dt_ms;
     q->loc = pop->loc.file ? &pop->loc : NULL;
-    qp->size = n;
+    qp->size = size;
     qp->model = (enum fx_model)(pop->model + 1); /* enum snn_model + 1 == enum fx_model */
-    if (alloc_model(q, qp, n)) {
+    if (alloc_model(q, qp, size)) {
         q->err = SNN_ENOMEM;
         return;
     }
+    /* Parameters shared by the whole population are quantized for one
+     * neuron and copied: the same bits and the same report as neuron by
+     * neuron.  n counts the parameter records computed; initial states
+     * are per neuron. */
+    bool shared = q->par_size > 0 && size > 1;
+    for (unsigned k = 0; shared && k < snn_models[pop->model].n_params; k++)
+        shared = pop->params[k].kind == SNN_VAL_CONST;
+    uint32_t n = q->n = shared ? 1 : size;
 
     switch (pop->model) {
     case SNN_MODEL_LIF_CURR_EXP:
@@ -490,7 +509,7 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
                       arr, L->size, L->p11);
         else if (!qp->lif_curr_exp) /* if_curr_delta */
             put_mults(q, name, "p11 = exp(-dt/tau_m)", q->tmp, n, arr, L->size, L->p11);
-        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->lif0,
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), size, qp->lif0,
                 sizeof *qp->lif0, offsetof(struct fx_lif_state, v));
         if (!cond && !qp->lif_curr_exp) { /* if_curr_delta */
             put_k_in(q, name, qp, arr, L->size, L->k_in[0], L->k_in[1]);
@@ -557,9 +576,9 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         PUT_Q16(T, d, "d", "mV/ms", col(q, p, "d"));
         PUT_Q16(T, v_thresh, "v_thresh", "mV", col(q, p, "v_thresh"));
         put_k_in(q, name, qp, arr, sizeof(T), offsetof(T, k_in_e), offsetof(T, k_in_i));
-        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->izh0,
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), size, qp->izh0,
                 sizeof *qp->izh0, offsetof(struct fx_izh_state, v));
-        put_q16(q, name, "initial u", "mV/ms", col_init(q, p, "u"), n, qp->izh0,
+        put_q16(q, name, "initial u", "mV/ms", col_init(q, p, "u"), size, qp->izh0,
                 sizeof *qp->izh0, offsetof(struct fx_izh_state, u));
         break;
     }
@@ -572,7 +591,7 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
         put_k_in(q, name, qp, arr, sizeof(T), offsetof(T, k_in_e), offsetof(T, k_in_i));
         for (uint32_t i = 0; i < n; i++)
             qp->if_[i].reset_subtract = pop->reset == SNN_RESET_SUBTRACT;
-        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), n, qp->if0,
+        put_q16(q, name, "initial v", "mV", col_init(q, p, "v"), size, qp->if0,
                 sizeof *qp->if0, offsetof(struct fx_if_state, v));
         break;
     }
@@ -632,6 +651,9 @@ static void quantize_pop(struct q *q, uint32_t p, struct cols *c)
     }
     case SNN_MODEL_COUNT: SNN_ASSERT(0);
     }
+    if (shared && !q->err)
+        for (uint32_t i = 1; i < size; i++)
+            memcpy((char *)q->par + i * q->par_size, q->par, q->par_size);
 }
 
 int snn_quantize(const struct snn_net *net, struct snn_diag *d, struct snn_qnet **out)
