@@ -432,10 +432,3 @@ void snn_det_cos2pi_n(const double *x, double *y, size_t n)
     for (size_t i = 0; i < n; i++)
         y[i] = snn_det_cos2pi(x[i]);
 }
-
-double snn_u01(uint32_t hi, uint32_t lo)
-{
-    /* 53 bits: all 32 of hi above the top 21 of lo; exact in a double. */
-    uint64_t m = (uint64_t)hi << 21 | lo >> 11;
-    return (double)m * (1.0 / 9007199254740992.0); /* 2^-53 */
-}

@@ -27,7 +27,12 @@ double snn_det_cos2pi(double u); /* cos(2 pi u) */
  * (x and y may be the same array). */
 void snn_det_cos2pi_n(const double *x, double *y, size_t n);
 
-/* A uniform double in [0, 1) from two 32-bit draws (53 bits). */
-double snn_u01(uint32_t hi, uint32_t lo);
+/* A uniform double in [0, 1) from two 32-bit draws: all 32 bits of hi
+ * above the top 21 of lo, exact in a double.  Inline: expansion calls it
+ * for every draw. */
+static inline double snn_u01(uint32_t hi, uint32_t lo)
+{
+    return (double)((uint64_t)hi << 21 | lo >> 11) * 0x1p-53;
+}
 
 #endif

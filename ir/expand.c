@@ -297,12 +297,6 @@ struct fp_row {
     double om[FP_BATCH], lg[FP_BATCH]; /* their 1 - u, and its log (nb > 1) */
 };
 
-/* snn_u01() (docs/connectivity.md), inlined: it is in the inner loop. */
-static inline double u01(uint32_t hi, uint32_t lo)
-{
-    return (double)((uint64_t)hi << 21 | lo >> 11) * 0x1p-53;
-}
-
 /*
  * A bound that spares the logarithm for most gaps of a sparse row that
  * end it (it changes no result).  With T = exp(end L) (1 - 2^-30), if
@@ -345,7 +339,7 @@ static void fp_draw(struct fp_row *r)
             r->o = snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
                                   SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
         r->k++;
-        r->om[b] = 1.0 - u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
+        r->om[b] = 1.0 - snn_u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
     }
     if (n > 1)
         snn_det_log_n(r->om, r->lg, n);
@@ -1020,7 +1014,7 @@ static void count_fp_rows(const struct ex *x, const struct fp *rule, const struc
             }
             unsigned h = (unsigned)(k[q] & 1) * 2;
             k[q]++;
-            om[q] = 1.0 - u01(v[h][q], v[h + 1][q]);
+            om[q] = 1.0 - snn_u01(v[h][q], v[h + 1][q]);
             open[m] = q; /* m <= a: kept rows are packed in place */
             m += om[q] > passes_end;
         }

@@ -11,6 +11,7 @@
 #ifndef SNN_IR_QUANT_H
 #define SNN_IR_QUANT_H
 
+#include <math.h>
 #include <stdio.h>
 
 #include "abi/neuron.h"
@@ -65,8 +66,21 @@ int snn_quantize(const struct snn_net *net, struct snn_diag *d, struct snn_qnet 
 void snn_qnet_free(struct snn_qnet *q);
 
 /* A weight (internal units) onto population qp's receptor r in LSBs:
- * rounded to nearest (ties away from zero), saturated to +-w_max. */
-int32_t snn_quantize_weight(const struct snn_qpop *qp, enum snn_receptor r, double w);
+ * rounded to nearest (ties away from zero), saturated to +-w_max.  Inline:
+ * the simulator's setup calls it for every synapse. */
+static inline int32_t snn_quantize_weight(const struct snn_qpop *qp, enum snn_receptor r,
+                                          double w)
+{
+    if (qp->w_lsb[r] == 0)
+        return 0; /* only zero weights reach a receptor whose bound is 0 */
+    double x = w / qp->w_lsb[r];
+    double m = qp->w_max[r];
+    if (!(x < m))
+        return x != x ? 0 : qp->w_max[r];
+    if (!(x > -m))
+        return -qp->w_max[r];
+    return (int32_t)(x < 0 ? -floor(-x + 0.5) : floor(x + 0.5));
+}
 
 /* Prints the quantization report as an aligned table. */
 void snn_qnet_print_report(const struct snn_qnet *q, FILE *out);

@@ -323,19 +323,6 @@ static void choose_weight_units(struct q *q)
     }
 }
 
-int32_t snn_quantize_weight(const struct snn_qpop *qp, enum snn_receptor r, double w)
-{
-    if (qp->w_lsb[r] == 0)
-        return 0; /* only zero weights reach a receptor whose bound is 0 */
-    double x = w / qp->w_lsb[r];
-    double m = qp->w_max[r];
-    if (!(x < m))
-        return x != x ? 0 : qp->w_max[r];
-    if (!(x > -m))
-        return -qp->w_max[r];
-    return (int32_t)(x < 0 ? -floor(-x + 0.5) : floor(x + 0.5));
-}
-
 static void report_weights(struct q *q)
 {
     const struct snn_net *net = q->net;
