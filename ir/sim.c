@@ -1530,13 +1530,14 @@ static int run(struct sim *s)
 /* Threads running besides this one now: the fewest of three looks a
  * millisecond apart at /proc/loadavg's fourth field, "runnable/total",
  * which counts this thread among the runnable (one look could catch a
- * process of the same shell pipeline starting).  The load average would
- * do where that is missing, but it remembers the last minute, in which a
- * script's previous run of snnc kept both cores busy. */
+ * process of the same shell pipeline starting); a look that sees none
+ * ends them.  The load average would do where that is missing, but it
+ * remembers the last minute, in which a script's previous run of snnc
+ * kept both cores busy. */
 static double others_running(void)
 {
     unsigned fewest = UINT32_MAX;
-    for (int look = 0; look < 3; look++) {
+    for (int look = 0; look < 3 && fewest != 0; look++) {
         if (look)
             nanosleep(&(struct timespec){0, 1000000}, NULL);
         FILE *f = fopen("/proc/loadavg", "r");
