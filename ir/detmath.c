@@ -432,3 +432,55 @@ void snn_det_cos2pi_n(const double *x, double *y, size_t n)
     for (size_t i = 0; i < n; i++)
         y[i] = snn_det_cos2pi(x[i]);
 }
+
+/* ---- Philox, several counters at a time --------------------------------- */
+
+#ifdef DET_X86
+/* Eight counters at once: lane j of x0..x3 is counter j's word.  The
+ * 32x32->64 products of the even lanes and, shifted down, of the odd ones
+ * are put back in their lanes (low and high halves). */
+__attribute__((target("avx2"))) static void philox8_avx2(const uint32_t *c0, const uint32_t *c1,
+                                                         uint32_t c2, uint32_t c3, uint64_t key,
+                                                         struct snn_philox_out *out)
+{
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)c0);
+    __m256i x1 = _mm256_loadu_si256((const __m256i *)c1);
+    __m256i x2 = _mm256_set1_epi32((int32_t)c2), x3 = _mm256_set1_epi32((int32_t)c3);
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    const __m256i m0 = _mm256_set1_epi64x(0xD2511F53), m1 = _mm256_set1_epi64x(0xCD9E8D57);
+    for (int r = 0; r < 10; r++) {
+        __m256i e0 = _mm256_mul_epu32(x0, m0), o0 = _mm256_mul_epu32(_mm256_srli_epi64(x0, 32), m0);
+        __m256i e1 = _mm256_mul_epu32(x2, m1), o1 = _mm256_mul_epu32(_mm256_srli_epi64(x2, 32), m1);
+        __m256i lo0 = _mm256_blend_epi32(e0, _mm256_slli_epi64(o0, 32), 0xAA);
+        __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(e0, 32), o0, 0xAA);
+        __m256i lo1 = _mm256_blend_epi32(e1, _mm256_slli_epi64(o1, 32), 0xAA);
+        __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(e1, 32), o1, 0xAA);
+        x0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32((int32_t)k0));
+        x1 = lo1;
+        x2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32((int32_t)k1));
+        x3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    uint32_t w[4][8];
+    _mm256_storeu_si256((__m256i *)w[0], x0);
+    _mm256_storeu_si256((__m256i *)w[1], x1);
+    _mm256_storeu_si256((__m256i *)w[2], x2);
+    _mm256_storeu_si256((__m256i *)w[3], x3);
+    for (int j = 0; j < 8; j++)
+        out[j] = (struct snn_philox_out){{w[0][j], w[1][j], w[2][j], w[3][j]}};
+}
+#endif
+
+void snn_philox4x32_n(const uint32_t *c0, const uint32_t *c1, uint32_t c2, uint32_t c3,
+                      uint64_t key, struct snn_philox_out *out, size_t n)
+{
+    size_t i = 0;
+#ifdef DET_X86
+    if (have_avx2())
+        for (; i + 8 <= n; i += 8)
+            philox8_avx2(c0 + i, c1 + i, c2, c3, key, out + i);
+#endif
+    for (; i < n; i++)
+        out[i] = snn_philox4x32(c0[i], c1[i], c2, c3, key);
+}

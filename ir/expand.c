@@ -204,6 +204,7 @@ static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0
 {
     enum { B = 64 };
     double om[B], u2[B];
+    struct snn_philox_out o[B];
     for (int is_delay = 0; is_delay < 2; is_delay++) {
         if (!(is_delay ? x->later_d : x->later_w))
             continue;
@@ -211,11 +212,10 @@ static void fill_normals(const struct ex *x, struct snn_synapses *s, uint64_t n0
         uint32_t stream = is_delay ? SNN_RNG_DELAY : SNN_RNG_WEIGHT;
         for (uint64_t n = n0; n < s->n; n += B) {
             uint32_t m = s->n - n < B ? (uint32_t)(s->n - n) : B;
+            snn_philox4x32_n(s->post + n, s->pre + n, x->proj, stream, x->key, o, m);
             for (uint32_t b = 0; b < m; b++) {
-                struct snn_philox_out o =
-                    snn_philox4x32(s->post[n + b], s->pre[n + b], x->proj, stream, x->key);
-                om[b] = 1.0 - snn_u01(o.v[0], o.v[1]);
-                u2[b] = snn_u01(o.v[2], o.v[3]);
+                om[b] = 1.0 - snn_u01(o[b].v[0], o[b].v[1]);
+                u2[b] = snn_u01(o[b].v[2], o[b].v[3]);
             }
             snn_det_log_n(om, om, m);
             snn_det_cos2pi_n(u2, u2, m);

@@ -400,6 +400,42 @@ static void test_cos2pi_batched(void **state)
                1.0);
 }
 
+/* snn_philox4x32_n gives snn_philox4x32's words for every counter, at
+ * every length up to 40 and from every offset (the vector form takes
+ * eight counters, the rest go one by one), with keys whose halves and
+ * counters whose words take every bit, and counters at their extremes. */
+static void test_philox_batched(void **state)
+{
+    (void)state;
+    enum { N = 48 };
+    uint32_t c0[N], c1[N];
+    struct snn_philox_out out[N + 1];
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < N; i++) {
+            uint64_t r = next_u64();
+            c0[i] = (uint32_t)r;
+            c1[i] = (uint32_t)(r >> 32);
+            if ((i + round) % 7 == 0)
+                c0[i] = (i & 1) ? UINT32_MAX : 0;
+            if ((i + round) % 5 == 0)
+                c1[i] = (i & 2) ? UINT32_MAX : 0;
+        }
+        uint64_t key = round % 3 == 0 ? (uint64_t)round : next_u64();
+        uint32_t c2 = (uint32_t)next_u64(), c3 = round % 2 ? UINT32_MAX : (uint32_t)round;
+        size_t n = (size_t)round % 41, off = (size_t)round % 8;
+        out[n] = (struct snn_philox_out){{0x5A5A5A5Au, 1, 2, 3}}; /* one past: untouched */
+        snn_philox4x32_n(c0 + off, c1 + off, c2, c3, key, out, n);
+        for (size_t i = 0; i < n; i++) {
+            struct snn_philox_out want = snn_philox4x32(c0[off + i], c1[off + i], c2, c3, key);
+            if (memcmp(&out[i], &want, sizeof want))
+                fail_msg("round %d, counter %zu of %zu: %08x %08x %08x %08x, want %08x %08x "
+                         "%08x %08x", round, i, n, out[i].v[0], out[i].v[1], out[i].v[2],
+                         out[i].v[3], want.v[0], want.v[1], want.v[2], want.v[3]);
+        }
+        assert_int_equal(out[n].v[0], 0x5A5A5A5Au);
+    }
+}
+
 /* Golden bit patterns, computed once with this implementation. */
 static void test_pinned_bits(void **state)
 {
@@ -437,7 +473,7 @@ int main(void)
         cmocka_unit_test(test_log_accuracy),   cmocka_unit_test(test_cos2pi_accuracy),
         cmocka_unit_test(test_special_values), cmocka_unit_test(test_u01),
         cmocka_unit_test(test_pinned_bits),    cmocka_unit_test(test_log_batched),
-        cmocka_unit_test(test_cos2pi_batched),
+        cmocka_unit_test(test_cos2pi_batched), cmocka_unit_test(test_philox_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
