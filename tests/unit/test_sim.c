@@ -519,9 +519,13 @@ static void test_moving_shares_change_nothing(void **state)
  * per synapse; a matrix whose weight is the same within each slice but not
  * between the halves; all_to_all with a list of delays, likewise;
  * fixed_number_post. */
-static struct snn_net *sliced_net(uint64_t seed, double *matrix, double *delays)
+static struct snn_net *sliced_net(uint64_t seed)
 {
     struct snn_net *net = snn_net_new();
+    assert_non_null(net);
+    double *matrix = snn_arena_array(net->arena, 128 * 256, sizeof *matrix);
+    double *delays = snn_arena_array(net->arena, 128 * 256, sizeof *delays);
+    assert_true(matrix && delays);
     net->dt_ms = 0.1;
     net->seed = seed;
     struct snn_pop *in = snn_net_add_pop(net, "in", SNN_MODEL_SPIKE_SOURCE_POISSON, 128);
@@ -576,10 +580,7 @@ static struct snn_net *sliced_net(uint64_t seed, double *matrix, double *delays)
 static void test_sliced_expansion_changes_nothing(void **state)
 {
     (void)state;
-    double *matrix = malloc(128 * 256 * sizeof *matrix);
-    double *delays = malloc(128 * 256 * sizeof *delays);
-    assert_true(matrix && delays);
-    struct snn_net *net = sliced_net(5, matrix, delays);
+    struct snn_net *net = sliced_net(5);
     for (int fl = 0; fl < 2; fl++) {
         struct trace ref = {0};
         struct snn_sim_opts o = {.steps = 600, .float64 = fl};
@@ -600,8 +601,6 @@ static void test_sliced_expansion_changes_nothing(void **state)
         trace_free(&ref);
     }
     snn_net_free(net);
-    free(matrix);
-    free(delays);
 }
 
 /* A projection that cannot be expanded is reported once, with its place,
@@ -772,10 +771,7 @@ static void test_allocation_failures_are_clean(void **state)
 static void test_allocation_failures_in_slices_are_clean(void **state)
 {
     (void)state;
-    double *matrix = malloc(128 * 256 * sizeof *matrix);
-    double *delays = malloc(128 * 256 * sizeof *delays);
-    assert_true(matrix && delays);
-    struct snn_net *net = sliced_net(5, matrix, delays);
+    struct snn_net *net = sliced_net(5);
     struct snn_spike_list ref = {0};
     struct snn_sim_opts o = {.steps = 400, .threads = 2, .ctx = &ref, .on_spikes = collect,
                              .all_spikes = true};
@@ -805,8 +801,6 @@ static void test_allocation_failures_in_slices_are_clean(void **state)
     }
     snn_spike_list_free(&ref);
     snn_net_free(net);
-    free(matrix);
-    free(delays);
 }
 
 int main(void)
