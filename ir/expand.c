@@ -276,8 +276,9 @@ static struct fp fp_rule(double p)
     return r;
 }
 
-/* The most gaps of a row whose logarithms are taken together. */
-#define FP_BATCH 8u
+/* The most gaps of a row whose logarithms are taken together: sixteen,
+ * whose words come from eight Philox blocks drawn together. */
+#define FP_BATCH 16u
 
 /* The scan of one row: connected posts in ascending order, below end.
  * Its gaps are drawn ahead in batches (om, lg), so that their logarithms
@@ -328,16 +329,30 @@ static inline void fp_start(struct fp_row *r, const struct fp *rule, const struc
 }
 
 /* Draws the next batch of gaps of the row: about as many as the posts
- * left should take (FP_BATCH at most), or one. */
+ * left should take (FP_BATCH at most), or one.  Gap k takes words 0 and 1
+ * of block k / 2 when k is even, words 2 and 3 when odd; a full batch
+ * needs eight blocks after the one it may start in, drawn together. */
 static void fp_draw(struct fp_row *r)
 {
     double left = (double)(r->end - r->c) * r->rule->p;
-    uint32_t n = left >= FP_BATCH ? FP_BATCH : left >= 4.0 ? 4 : 1;
+    uint32_t n = left >= FP_BATCH ? FP_BATCH : left >= 8.0 ? 8 : left >= 4.0 ? 4 : 1;
+    struct snn_philox_out o[FP_BATCH / 2];
+    uint64_t first = (r->k + 1) >> 1; /* the first block not drawn yet */
+    if (n == FP_BATCH) {
+        uint32_t c0[FP_BATCH / 2], c1[FP_BATCH / 2];
+        for (uint32_t j = 0; j < FP_BATCH / 2; j++) {
+            c0[j] = (uint32_t)(first + j);
+            c1[j] = r->i;
+        }
+        snn_philox4x32_n(c0, c1, r->proj, SNN_RNG_CONNECT | FP_GAP_TAG, r->key, o,
+                         FP_BATCH / 2);
+    }
     for (uint32_t b = 0; b < n; b++) {
         unsigned h = (unsigned)(r->k & 1) * 2; /* even gaps: v[0], v[1]; odd: v[2], v[3] */
         if (h == 0)
-            r->o = snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
-                                  SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
+            r->o = n == FP_BATCH ? o[(r->k >> 1) - first]
+                                 : snn_philox4x32((uint32_t)(r->k >> 1), r->i, r->proj,
+                                                  SNN_RNG_CONNECT | FP_GAP_TAG, r->key);
         r->k++;
         r->om[b] = 1.0 - snn_u01(r->o.v[h], r->o.v[h + 1]); /* exact, >= 2^-53 */
     }
