@@ -203,7 +203,11 @@ int snn_net_find_pop(const struct snn_net *net, const char *name);
 int snn_ir_verify(const struct snn_net *net, struct snn_diag *d);
 
 /* The text form (docs/ir-text.md): printing then parsing gives the same
- * network, and printing that gives the same text, byte for byte. */
+ * network, and printing that gives the same text, byte for byte.  0, or
+ * SNN_EINVAL, writing nothing, for what the text cannot hold: spike times
+ * of a population of more than SNN_IR_TEXT_MAX_TIMES_NEURONS neurons (the
+ * reader's bound), or a network that is not well formed. */
+#define SNN_IR_TEXT_MAX_TIMES_NEURONS (1u << 24)
 int snn_ir_print(const struct snn_net *net, FILE *out);
 /* Parses text (named file for diagnostics) into a new network.  0 and
  * *out, or SNN_EPARSE / SNN_ENOMEM with errors reported to d. */

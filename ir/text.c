@@ -51,7 +51,7 @@
  * the one allocation the text cannot bound (neurons without spikes are
  * not written); 2^24 neurons (64 MiB of offsets) is far beyond any
  * hand-listed spike source. */
-#define MAX_TIMES_NEURONS (1u << 24)
+#define MAX_TIMES_NEURONS SNN_IR_TEXT_MAX_TIMES_NEURONS
 
 /* Longest number token: the printer writes at most 24 characters. */
 #define MAX_NUMBER_CHARS 63

@@ -125,7 +125,8 @@ static const char SIM_HELP[] =
     "view\"); the summary gives every spiking layer's spikes and density per\n"
     "step and the output's mean over T with its largest class, and -o writes\n"
     "every nonzero output of every spiking layer (step,layer,c,y,x,value).\n"
-    "--v-out and --input do not apply to it, and --steps is its T.\n";
+    "--v-out and --input do not apply to it, and --steps is ignored, with\n"
+    "a note.\n";
 
 static const char TARGETS_HELP[] =
     "usage: snnc targets [--yaml] [NAME|FILE]\n"
@@ -551,11 +552,24 @@ static int cmd_ir(int argc, char **argv)
     struct snn_diag *d = snn_diag_new(stderr);
     struct snn_net *net = NULL;
     int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
+    for (uint32_t p = 0; !err && p < net->n_pops; p++)
+        if (net->pops[p].times_off && net->pops[p].size > SNN_IR_TEXT_MAX_TIMES_NEURONS) {
+            snn_diag_error(d, &net->pops[p].loc,
+                           "the IR text holds spike times for populations of at most %u "
+                           "neurons; '%s' has %u",
+                           SNN_IR_TEXT_MAX_TIMES_NEURONS, net->pops[p].name,
+                           (unsigned)net->pops[p].size);
+            err = SNN_ETOOBIG;
+        }
     if (!err) {
         struct out_file o;
         err = out_open(&o, out);
         if (!err) {
             err = snn_ir_print(net, o.f);
+            if (err == SNN_EINVAL) {
+                snn_diag_error(d, NULL, "%s: the network cannot be written as IR text", file);
+                err = SNN_ESEMA;
+            }
             int cerr = out_close(&o, !err);
             if (!err)
                 err = cerr;

@@ -186,5 +186,17 @@ expect 0 "ir of ir" -- "$snnc" ir "$tmp/s.ir" -o "$tmp/s2.ir"
 cmp -s "$tmp/s.ir" "$tmp/s2.ir" && ok "ir round trip" || bad "ir round trip differs"
 "$snnc" sim -q "$src/examples/synfire.yaml" -o "$tmp/y.csv" && "$snnc" sim -q "$tmp/s.ir" -o "$tmp/i.csv" &&
   cmp -s "$tmp/y.csv" "$tmp/i.csv" && ok "IR text simulates like its YAML" || bad "IR text simulates differently"
+# What the text cannot hold: an error at the population, no output left.
+cat >"$tmp/big.yaml" <<'EOF'
+snn: 1
+name: big
+timestep: 1 ms
+duration: 2 ms
+populations:
+  s: {size: 16777217, model: spike_source_array, spike_times: [1 ms]}
+EOF
+expect 1 "ir of spike times the text cannot hold" -- "$snnc" ir "$tmp/big.yaml" -o "$tmp/big.ir"
+has "$tmp/err" "big.yaml:6:3: error: the IR text holds spike times for populations of at most 16777216 neurons; 's' has 16777217" "ir: the limit named at the population"
+[ -e "$tmp/big.ir" ] && bad "ir left an output" || ok "ir left no output"
 
 finish
