@@ -433,6 +433,19 @@ static int out_open(struct out_file *o, const char *path)
     return 0;
 }
 
+/* Flushes standard output: 0, or SNN_EIO when a write to it failed, which
+ * is reported here, once (the error flag is cleared). */
+static int stdout_status(void)
+{
+    errno = 0;
+    if (!fflush(stdout) && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "snnc: error: writing to standard output failed%s%s\n", errno ? ": " : "",
+            errno ? strerror(errno) : "");
+    clearerr(stdout);
+    return SNN_EIO;
+}
+
 /* Commits (ok) or discards the file. */
 static int out_close(struct out_file *o, int ok)
 {
@@ -440,10 +453,8 @@ static int out_close(struct out_file *o, int ok)
     if (!o->f)
         return 0;
     if (o->f == stdout) {
-        if (fflush(stdout))
-            err = SNN_EIO;
         o->f = NULL;
-        return err;
+        return stdout_status();
     }
     int bad = ferror(o->f);
     bad |= fclose(o->f);
@@ -1037,7 +1048,7 @@ static int cmd_targets(int argc, char **argv)
         if (!text)
             return usage_error(TARGETS_HELP, "%s", "--yaml needs the NAME of a built-in target");
         fwrite(text, 1, len, stdout);
-        return fflush(stdout) ? EXIT_DEVICE : 0;
+        return stdout_status() ? EXIT_DEVICE : 0;
     }
     struct snn_diag *d = snn_diag_new(stderr);
     if (!d)
@@ -1113,12 +1124,11 @@ static int cmd_inspect(int argc, char **argv)
         snn_image_describe(img, sections, stdout);
         if (program)
             snn_image_describe_program(img, stdout);
-        if (fflush(stdout))
-            err = SNN_EIO;
     }
     snn_image_free(img);
     snn_diag_free(d);
-    /* An image that cannot be read is an error in the input. */
+    /* An image that cannot be read is an error in the input (a failed
+     * write to standard output is main's to report). */
     return err == SNN_EIO ? EXIT_INPUT : exit_code_of(err);
 }
 
@@ -2040,8 +2050,8 @@ static int build_sdt(const struct snn_net *net, const struct snn_sdt_target *t,
                        prog->n_desc, prog->dmem_words, t->name);
         }
     }
-    if (!err && fflush(stdout))
-        err = SNN_EIO;
+    if (!err)
+        err = stdout_status();
     snn_sdt_program_free(prog);
     snn_lquant_free(lq);
     return err;
@@ -2194,8 +2204,8 @@ static int cmd_map(int argc, char **argv, bool build)
                 err = out_close(&o, 1);
             }
         }
-        if (!err && fflush(stdout))
-            err = SNN_EIO;
+        if (!err)
+            err = stdout_status();
     }
     snn_map_free(map);
     snn_machine_free(m);
@@ -2204,7 +2214,7 @@ static int cmd_map(int argc, char **argv, bool build)
     return exit_code_of(err);
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(MAIN_HELP, stderr);
@@ -2246,4 +2256,15 @@ int main(int argc, char **argv)
     fputs("\n\n", stderr);
     fputs(MAIN_HELP, stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    /* What a command printed on standard output must have got there: a
+     * full disk is a run-time fault (exit status 4), even when the command
+     * itself went well. */
+    if (stdout_status() && rc == 0)
+        rc = EXIT_DEVICE;
+    return rc;
 }

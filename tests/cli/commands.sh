@@ -96,6 +96,17 @@ if [ -w /dev/full ]; then
       "$snnc" sim -q "$src/examples/cuba.yaml" --steps 2000 --threads $th -o /dev/full
     has "$tmp/err" "writing the results failed: No space left" "a full disk is reported ($th threads)"
   done
+  # Standard output on a full disk: every command reports it and exits with 4, those whose
+  # work went well too.
+  for c in --version "targets" "targets --yaml spinn3" "check $src/examples/cuba.yaml" \
+    "ir $src/examples/synfire.yaml" "map $src/examples/synfire.yaml --target spinn3"; do
+    # shellcheck disable=SC2086 # c is split into its words
+    expect 4 "snnc $c to a full standard output" -- sh -c '"$0" "$@" >/dev/full' "$snnc" $c
+    has "$tmp/err" "^snnc: error: writing to standard output failed: No space left" \
+      "snnc $c: a full standard output reported"
+    [ "$(grep -c 'standard output failed' "$tmp/err")" = 1 ] && ok "snnc $c: reported once" ||
+      bad "snnc $c: not reported exactly once"
+  done
 fi
 
 # Determinism: the same input and seed give byte-identical files.
