@@ -204,11 +204,15 @@ int snn_ir_verify(const struct snn_net *net, struct snn_diag *d);
 
 /* The text form (docs/ir-text.md): printing then parsing gives the same
  * network, and printing that gives the same text, byte for byte.  0, or
- * SNN_EINVAL, writing nothing, for what the text cannot hold: spike times
- * of a population of more than SNN_IR_TEXT_MAX_TIMES_NEURONS neurons (the
- * reader's bound), or a network that is not well formed. */
-#define SNN_IR_TEXT_MAX_TIMES_NEURONS (1u << 24)
+ * SNN_EINVAL, writing nothing, for what the text cannot hold (as
+ * snn_ir_printable says). */
 int snn_ir_print(const struct snn_net *net, FILE *out);
+/* Whether snn_ir_print can write net: 0; SNN_ETOOBIG for spike times of a
+ * population of more than SNN_IR_TEXT_MAX_TIMES_NEURONS neurons (the
+ * reader's bound), reported at the population; SNN_ESEMA, reported, for a
+ * network that is not well formed. */
+#define SNN_IR_TEXT_MAX_TIMES_NEURONS (1u << 24)
+int snn_ir_printable(const struct snn_net *net, struct snn_diag *d);
 /* Parses text (named file for diagnostics) into a new network.  0 and
  * *out, or SNN_EPARSE / SNN_ENOMEM with errors reported to d. */
 int snn_ir_parse(const char *file, const char *text, size_t len, struct snn_diag *d,

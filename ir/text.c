@@ -190,6 +190,12 @@ static bool value_printable(const struct snn_value *v)
     return v->kind != SNN_VAL_NORMAL || !v->bounded || (unsigned)v->bound_mode <= SNN_BOUND_REDRAW;
 }
 
+/* Whether the reader takes p's spike times back. */
+static bool times_fit(const struct snn_pop *p)
+{
+    return !p->times_off || p->size <= MAX_TIMES_NEURONS;
+}
+
 /* What the text can represent: known enums, storage behind every count,
  * projections between existing populations, unique population names,
  * spike offsets from 0 up. */
@@ -211,7 +217,7 @@ static bool printable(const struct snn_net *net)
             if (!value_printable(&p->init[k]))
                 return false;
         if (p->times_off) {
-            if (p->times_off[0] != 0 || p->size > MAX_TIMES_NEURONS)
+            if (p->times_off[0] != 0 || !times_fit(p))
                 return false;
             for (uint32_t k = 0; k < p->size; k++)
                 if (p->times_off[k + 1] < p->times_off[k])
@@ -547,6 +553,24 @@ static void print_layers(FILE *out, const struct snn_layer_graph *g)
         put_str(out, g->nodes[g->output].name);
         fputc('\n', out);
     }
+}
+
+int snn_ir_printable(const struct snn_net *net, struct snn_diag *d)
+{
+    SNN_ASSERT(net);
+    for (uint32_t i = 0; i < net->n_pops; i++)
+        if (!times_fit(&net->pops[i])) {
+            snn_diag_error(d, &net->pops[i].loc,
+                           "the IR text holds spike times for populations of at most %u "
+                           "neurons; '%s' has %" PRIu32,
+                           MAX_TIMES_NEURONS, net->pops[i].name, net->pops[i].size);
+            return SNN_ETOOBIG;
+        }
+    if (!printable(net) || !layers_printable(net)) {
+        snn_diag_error(d, NULL, "the network is not well formed: the IR text cannot hold it");
+        return SNN_ESEMA;
+    }
+    return 0;
 }
 
 int snn_ir_print(const struct snn_net *net, FILE *out)

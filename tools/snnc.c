@@ -563,24 +563,13 @@ static int cmd_ir(int argc, char **argv)
     struct snn_diag *d = snn_diag_new(stderr);
     struct snn_net *net = NULL;
     int err = d ? load_net(file, d, &net) : SNN_ENOMEM;
-    for (uint32_t p = 0; !err && p < net->n_pops; p++)
-        if (net->pops[p].times_off && net->pops[p].size > SNN_IR_TEXT_MAX_TIMES_NEURONS) {
-            snn_diag_error(d, &net->pops[p].loc,
-                           "the IR text holds spike times for populations of at most %u "
-                           "neurons; '%s' has %u",
-                           SNN_IR_TEXT_MAX_TIMES_NEURONS, net->pops[p].name,
-                           (unsigned)net->pops[p].size);
-            err = SNN_ETOOBIG;
-        }
+    if (!err)
+        err = snn_ir_printable(net, d);
     if (!err) {
         struct out_file o;
         err = out_open(&o, out);
         if (!err) {
             err = snn_ir_print(net, o.f);
-            if (err == SNN_EINVAL) {
-                snn_diag_error(d, NULL, "%s: the network cannot be written as IR text", file);
-                err = SNN_ESEMA;
-            }
             int cerr = out_close(&o, !err);
             if (!err)
                 err = cerr;
